@@ -1,0 +1,159 @@
+//! Extractors that speak PocketBase's error format: the caller's identity and request context,
+//! and request bodies (JSON or multipart form).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use motorbase_core::rules::RequestCtx;
+use serde_json::{Map, Value as Json};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Upper bound of a request body (PocketBase's default).
+pub const MAX_BODY: usize = 32 << 20;
+
+/// The request context the rules see: caller, method, headers and query.
+pub struct Ctx(pub RequestCtx);
+
+impl FromRequestParts<Arc<AppState>> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let auth = match parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+            Some(h) if !h.trim().is_empty() => motorbase_core::auth::authenticate(&state.backend, h).await,
+            _ => None,
+        };
+        let mut headers = Map::new();
+        for (k, v) in &parts.headers {
+            if let Ok(s) = v.to_str() {
+                headers.insert(k.as_str().to_lowercase().replace('-', "_"), Json::String(s.to_string()));
+            }
+        }
+        let query: HashMap<String, String> = parts
+            .uri
+            .query()
+            .map(serde_urlencoded_pairs)
+            .unwrap_or_default();
+        Ok(Ctx(RequestCtx {
+            auth,
+            method: parts.method.as_str().to_string(),
+            headers,
+            query: query.into_iter().map(|(k, v)| (k, Json::String(v))).collect(),
+            body: Map::new(),
+            context: "default".into(),
+        }))
+    }
+}
+
+/// Decodes `a=1&b=2` query pairs (last one wins); undecodable queries count as empty.
+pub fn serde_urlencoded_pairs(q: &str) -> HashMap<String, String> {
+    let uri: axum::http::Uri = match format!("/?{q}").parse() {
+        Ok(u) => u,
+        Err(_) => return HashMap::new(),
+    };
+    axum::extract::Query::<HashMap<String, String>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
+/// A JSON object body, or a multipart form's text fields as one (repeated names become lists).
+pub struct Body(pub Map<String, Json>);
+
+impl FromRequest<Arc<AppState>> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let ctype = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_lowercase();
+        if ctype.starts_with("multipart/form-data") {
+            let mut mp = Multipart::from_request(req, state).await.map_err(|_| ApiError::bad_request())?;
+            let mut map = Map::new();
+            while let Some(field) = mp.next_field().await.map_err(|_| ApiError::bad_request())? {
+                let name = field.name().unwrap_or("").to_string();
+                if field.file_name().is_some() {
+                    // File storage arrives with the files issue; refuse clearly until then.
+                    return Err(ApiError::new(StatusCode::BAD_REQUEST, "File uploads are not supported yet."));
+                }
+                let text = field.text().await.map_err(|_| ApiError::bad_request())?;
+                if name == "@jsonPayload" {
+                    if let Ok(Json::Object(o)) = serde_json::from_str::<Json>(&text) {
+                        map.extend(o);
+                    }
+                    continue;
+                }
+                match map.get_mut(&name) {
+                    Some(Json::Array(a)) => a.push(Json::String(text)),
+                    Some(prev) => {
+                        let first = prev.take();
+                        *prev = Json::Array(vec![first, Json::String(text)]);
+                    }
+                    None => {
+                        map.insert(name, Json::String(text));
+                    }
+                }
+            }
+            return Ok(Body(map));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
+            .await
+            .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large."))?;
+        Ok(Body(parse_json_object(&bytes)?))
+    }
+}
+
+/// An empty body is an empty object; anything but a JSON object is a 400.
+pub fn parse_json_object(bytes: &Bytes) -> Result<Map<String, Json>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Json>(bytes) {
+        Ok(Json::Object(o)) => Ok(o),
+        _ => Err(ApiError::bad_request()),
+    }
+}
+
+/// Any JSON body (collections and settings take whole documents).
+pub struct JsonBody(pub Json);
+
+impl FromRequest<Arc<AppState>> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
+            .await
+            .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large."))?;
+        parse_json_object(&bytes).map(|o| JsonBody(Json::Object(o)))
+    }
+}
+
+/// Query parameters as a plain map.
+pub struct QueryMap(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(QueryMap(parts.uri.query().map(serde_urlencoded_pairs).unwrap_or_default()))
+    }
+}
+
+impl Ctx {
+    /// Refuses callers that are not superusers (401 when anonymous, 403 otherwise), as
+    /// PocketBase does for the collections and settings APIs.
+    pub fn require_superuser(&self) -> Result<(), ApiError> {
+        match &self.0.auth {
+            None => Err(ApiError::unauthorized()),
+            Some(_) if !self.0.is_superuser() => Err(ApiError::forbidden("The authorized record is not allowed to perform this action.")),
+            Some(_) => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The HTTP API: PocketBase's routes over axum. Handlers parse, call one core function, map.
+#![forbid(unsafe_code)]
+
+mod auth;
+mod collections;
+pub mod error;
+mod extract;
+mod health;
+mod records;
+mod settings;
+
+use std::sync::Arc;
+
+use axum::http::Method;
+use axum::routing::{get, post};
+use axum::Router;
+use motorbase_core::Backend;
+use tower_http::cors::{Any, CorsLayer};
+
+use error::ApiError;
+
+pub struct AppState {
+    pub backend: Arc<Backend>,
+}
+
+pub fn router(backend: Arc<Backend>) -> Router {
+    let state = Arc::new(AppState { backend });
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_headers(Any)
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE, Method::OPTIONS]);
+    Router::new()
+        .route("/api/health", get(health::health).head(health::health))
+        .route("/api/collections", get(collections::list::handler).post(collections::create::handler))
+        .route(
+            "/api/collections/{collection}",
+            get(collections::view::handler)
+                .patch(collections::update::handler)
+                .delete(collections::delete::handler),
+        )
+        .route("/api/collections/{collection}/truncate", axum::routing::delete(collections::truncate::handler))
+        .route(
+            "/api/collections/{collection}/records",
+            get(records::list::handler).post(records::create::handler),
+        )
+        .route(
+            "/api/collections/{collection}/records/{id}",
+            get(records::view::handler)
+                .patch(records::update::handler)
+                .delete(records::delete::handler),
+        )
+        .route("/api/collections/{collection}/auth-with-password", post(auth::with_password::handler))
+        .route("/api/collections/{collection}/auth-refresh", post(auth::refresh::handler))
+        .route("/api/settings", get(settings::get::handler).patch(settings::update::handler))
+        .fallback(|| async { ApiError::not_found() })
+        .layer(cors)
+        .layer(axum::extract::DefaultBodyLimit::max(extract::MAX_BODY))
+        .with_state(state)
+}

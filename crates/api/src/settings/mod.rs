@@ -1,0 +1,4 @@
+//! `/api/settings`: superusers only.
+
+pub mod get;
+pub mod update;

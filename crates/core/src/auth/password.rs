@@ -1,0 +1,55 @@
+//! Password hashing: argon2id for new hashes; bcrypt hashes imported from PocketBase are checked
+//! by the auth issue's work (see notes).
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+
+use crate::error::{CoreError, Result};
+
+/// Hashes with argon2id at the crate's defaults (19 MiB, 2 passes: OWASP's recommendation).
+pub fn hash(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| CoreError::Internal(format!("hashing failed: {e}")))
+}
+
+/// Constant-time verification (done by the argon2 crate); false for malformed hashes.
+pub fn verify(password: &str, stored: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Hashing is slow on purpose; keep it off the async runtime's worker threads.
+pub async fn hash_blocking(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash(&password))
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+}
+
+pub async fn verify_blocking(password: String, stored: String) -> bool {
+    tokio::task::spawn_blocking(move || verify(&password, &stored))
+        .await
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let h = hash("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify("correct horse", &h));
+        assert!(!verify("wrong horse", &h));
+        assert!(!verify("x", "not a hash"));
+    }
+}

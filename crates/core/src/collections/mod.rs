@@ -1,0 +1,56 @@
+//! Collections: their definitions, the schema cache, and the changes that turn a definition into
+//! tables, columns and indexes.
+
+pub mod defaults;
+pub mod field;
+pub mod index;
+pub mod model;
+mod save;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use field::{field_id, Field, FieldType};
+pub use model::{Collection, CollectionType, RuleKind};
+pub use save::{
+    create_collection, delete_collection, public_json, truncate_collection, update_collection,
+};
+
+pub const SUPERUSERS: &str = "_superusers";
+
+/// An immutable snapshot of every collection, swapped whole after each schema change.
+#[derive(Debug, Default)]
+pub struct Schema {
+    by_id: HashMap<String, Arc<Collection>>,
+    by_name: HashMap<String, String>,
+    order: Vec<String>,
+}
+
+impl Schema {
+    pub fn new(collections: Vec<Collection>) -> Self {
+        let mut s = Schema::default();
+        for c in collections {
+            s.by_name.insert(c.name.to_lowercase(), c.id.clone());
+            s.order.push(c.id.clone());
+            s.by_id.insert(c.id.clone(), Arc::new(c));
+        }
+        s
+    }
+
+    /// Finds a collection by id or (case-insensitive) name, as PocketBase's URLs allow.
+    pub fn get(&self, id_or_name: &str) -> Option<Arc<Collection>> {
+        self.by_id
+            .get(id_or_name)
+            .or_else(|| {
+                self.by_name
+                    .get(&id_or_name.to_lowercase())
+                    .and_then(|id| self.by_id.get(id))
+            })
+            .cloned()
+    }
+
+    /// All collections, in creation order.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Collection>> {
+        self.order.iter().filter_map(|id| self.by_id.get(id))
+    }
+}

@@ -1,0 +1,681 @@
+//! Creating, changing and removing collections: validate the definition, then apply the table
+//! changes and store the definition in one transaction.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use motorbase_store::{valid_identifier, ColumnDef, SchemaChange, StoreError, Value};
+use serde_json::{json, Map, Value as Json};
+
+use super::defaults::{auth_options, auth_system_fields, default_indexes, id_field};
+use super::field::{field_id, Field, FieldType};
+use super::index::parse_index;
+use super::model::{Collection, CollectionType};
+use super::Schema;
+use crate::error::{CoreError, ErrorData, FieldError, FieldErrors, Result};
+use crate::rules;
+use crate::util::now;
+use crate::Backend;
+
+/// Field and collection names the API itself uses.
+const RESERVED_FIELD_NAMES: &[&str] = &[
+    "expand",
+    "collectionId",
+    "collectionName",
+    "password_confirm",
+];
+
+fn err(code: &str, msg: &str) -> ErrorData {
+    ErrorData::Field(FieldError::new(code, msg))
+}
+
+fn column(f: &Field) -> ColumnDef {
+    ColumnDef {
+        name: f.name.clone(),
+        kind: f.column_kind(),
+        default: f.zero_column(),
+    }
+}
+
+/// Reads the writable parts of a collection definition from a request body onto `c`.
+fn apply_input(c: &mut Collection, input: &Map<String, Json>, errors: &mut FieldErrors) {
+    if let Some(v) = input.get("name") {
+        c.name = v.as_str().unwrap_or("").trim().to_string();
+    }
+    let rule = |v: &Json| -> Option<String> { v.as_str().map(str::to_string) };
+    for (key, slot) in [
+        ("listRule", &mut c.list_rule),
+        ("viewRule", &mut c.view_rule),
+        ("createRule", &mut c.create_rule),
+        ("updateRule", &mut c.update_rule),
+        ("deleteRule", &mut c.delete_rule),
+    ] {
+        if let Some(v) = input.get(key) {
+            *slot = rule(v);
+        }
+    }
+    if let Some(v) = input.get("indexes") {
+        match serde_json::from_value::<Vec<String>>(v.clone()) {
+            Ok(ix) => c.indexes = ix,
+            Err(_) => {
+                errors.insert(
+                    "indexes".into(),
+                    err("validation_invalid_indexes", "Invalid indexes."),
+                );
+            }
+        }
+    }
+    if c.kind == CollectionType::Auth {
+        for (k, v) in input {
+            if c.options.contains_key(k) {
+                merge_option(c.options.entry(k.clone()).or_insert(Json::Null), v);
+            }
+        }
+    }
+}
+
+/// Merges an auth option object into the stored one, keeping keys (like secrets) not given.
+fn merge_option(target: &mut Json, patch: &Json) {
+    match (target, patch) {
+        (Json::Object(t), Json::Object(p)) => {
+            for (k, v) in p {
+                merge_option(t.entry(k.clone()).or_insert(Json::Null), v);
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+/// Parses the `fields` list of a request, matching fields to `old` ones by id (then by name).
+fn parse_fields(input: &Json, old: &[Field], errors: &mut FieldErrors) -> Vec<Field> {
+    let Some(list) = input.as_array() else {
+        errors.insert(
+            "fields".into(),
+            err("validation_invalid_fields", "Invalid fields."),
+        );
+        return vec![];
+    };
+    let mut out = vec![];
+    let mut field_errors: std::collections::BTreeMap<String, ErrorData> = Default::default();
+    for (i, raw) in list.iter().enumerate() {
+        match serde_json::from_value::<Field>(raw.clone()) {
+            Ok(mut f) => {
+                f.name = f.name.trim().to_string();
+                let existing = old
+                    .iter()
+                    .find(|o| !f.id.is_empty() && o.id == f.id)
+                    .or_else(|| old.iter().find(|o| f.id.is_empty() && o.name == f.name));
+                if let Some(o) = existing {
+                    f.id = o.id.clone();
+                    f.system = o.system;
+                }
+                f.fill_defaults();
+                out.push(f);
+            }
+            Err(_) => {
+                let mut e = std::collections::BTreeMap::new();
+                e.insert(
+                    "type".to_string(),
+                    err("validation_invalid_type", "Invalid field type."),
+                );
+                field_errors.insert(i.to_string(), ErrorData::Nested(e));
+            }
+        }
+    }
+    if !field_errors.is_empty() {
+        errors.insert("fields".into(), ErrorData::Nested(field_errors));
+    }
+    out
+}
+
+/// Puts the system fields first (id, then auth fields) and gives new fields their ids.
+fn ensure_system_fields(c: &mut Collection) {
+    let mut required: Vec<Field> = vec![id_field()];
+    if c.kind == CollectionType::Auth {
+        required.extend(auth_system_fields());
+    }
+    let mut fields = vec![];
+    for sys in required {
+        match c.fields.iter().position(|f| f.name == sys.name) {
+            Some(pos) => {
+                let mut f = c.fields.remove(pos);
+                f.system = true;
+                f.kind = sys.kind;
+                if f.id.is_empty() {
+                    f.id = sys.id.clone();
+                }
+                fields.push(f);
+            }
+            None => fields.push(sys),
+        }
+    }
+    fields.append(&mut c.fields);
+    let mut used: HashSet<String> = fields
+        .iter()
+        .filter(|f| !f.id.is_empty())
+        .map(|f| f.id.clone())
+        .collect();
+    for f in &mut fields {
+        if f.id.is_empty() {
+            let mut id = field_id(f.kind, &f.name);
+            while used.contains(&id) {
+                id = format!(
+                    "{}{}",
+                    field_id(f.kind, &f.name),
+                    crate::util::random_lower(4)
+                );
+            }
+            used.insert(id.clone());
+            f.id = id;
+        }
+    }
+    c.fields = fields;
+}
+
+/// Validates a complete definition against the schema it will join.
+fn validate(c: &Collection, old: Option<&Collection>, schema: &Schema, errors: &mut FieldErrors) {
+    if c.name.is_empty() {
+        errors.insert("name".into(), ErrorData::Field(FieldError::required()));
+    } else if !valid_identifier(&c.name) || c.name.starts_with("_pb_") {
+        errors.insert("name".into(), err("validation_invalid_name", "Invalid collection name - must contain only alphanumeric and underscore characters."));
+    } else if let Some(other) = schema.get(&c.name) {
+        if old.is_none_or(|o| o.id != other.id) {
+            errors.insert(
+                "name".into(),
+                err(
+                    "validation_collection_name_exists",
+                    "Collection name must be unique (case insensitive).",
+                ),
+            );
+        }
+    }
+    if old.is_none() && schema.get(&c.id).is_some() {
+        errors.insert(
+            "id".into(),
+            err("validation_not_unique", "Value must be unique."),
+        );
+    }
+    if let Some(o) = old {
+        if o.kind != c.kind {
+            errors.insert(
+                "type".into(),
+                err(
+                    "validation_collection_type_change",
+                    "Changing the collection type is not allowed.",
+                ),
+            );
+        }
+        for f in o.fields.iter().filter(|f| f.system) {
+            if !c.fields.iter().any(|n| n.id == f.id && n.name == f.name) {
+                errors.insert(
+                    "fields".into(),
+                    err(
+                        "validation_system_field_change",
+                        &format!("System field {:?} cannot be removed or renamed.", f.name),
+                    ),
+                );
+            }
+        }
+    }
+    let mut names = HashSet::new();
+    let mut field_errors = std::collections::BTreeMap::new();
+    for (i, f) in c.fields.iter().enumerate() {
+        let mut fe = std::collections::BTreeMap::new();
+        if f.name.is_empty() {
+            fe.insert("name".to_string(), ErrorData::Field(FieldError::required()));
+        } else if !valid_identifier(&f.name) || f.name.contains("_via_") {
+            fe.insert(
+                "name".to_string(),
+                err("validation_invalid_name", "Invalid field name."),
+            );
+        } else if RESERVED_FIELD_NAMES.contains(&f.name.as_str()) {
+            fe.insert(
+                "name".to_string(),
+                err("validation_not_in", "The name is reserved."),
+            );
+        } else if !names.insert(f.name.to_lowercase()) {
+            fe.insert(
+                "name".to_string(),
+                err(
+                    "validation_duplicated_field_name",
+                    "Duplicated or invalid field name.",
+                ),
+            );
+        }
+        if f.kind == FieldType::Relation {
+            let target = f.opt_str("collectionId");
+            if target != c.id && schema.get(target).is_none() {
+                fe.insert(
+                    "collectionId".to_string(),
+                    err(
+                        "validation_missing_collection",
+                        "The relation collection doesn't exist.",
+                    ),
+                );
+            }
+        }
+        if f.kind == FieldType::Select && f.opt_strs("values").is_empty() {
+            fe.insert(
+                "values".to_string(),
+                ErrorData::Field(FieldError::required()),
+            );
+        }
+        if f.kind == FieldType::Password && c.kind != CollectionType::Auth {
+            fe.insert(
+                "type".to_string(),
+                err(
+                    "validation_invalid_type",
+                    "Password fields are only for auth collections.",
+                ),
+            );
+        }
+        if f.kind == FieldType::Text
+            && !f.opt_str("pattern").is_empty()
+            && crate::records::compile_pattern(f.opt_str("pattern")).is_none()
+        {
+            fe.insert(
+                "pattern".to_string(),
+                err("validation_invalid_regex", "Invalid regular expression."),
+            );
+        }
+        if !fe.is_empty() {
+            field_errors.insert(i.to_string(), ErrorData::Nested(fe));
+        }
+    }
+    if !field_errors.is_empty() {
+        errors.insert("fields".into(), ErrorData::Nested(field_errors));
+    }
+    let mut index_errors = std::collections::BTreeMap::new();
+    for (i, sql) in c.indexes.iter().enumerate() {
+        let problem = match parse_index(sql) {
+            Err(e) => Some(e),
+            Ok(ix) if !valid_identifier(&ix.name) => Some("invalid index name".into()),
+            Ok(ix) => ix
+                .columns
+                .iter()
+                .chain(ix.where_not_empty.iter().map(|_| &ix.columns[0]))
+                .find(|col| !c.fields.iter().any(|f| f.name == col.name))
+                .map(|col| format!("unknown column {:?}", col.name)),
+        };
+        if let Some(p) = problem {
+            index_errors.insert(
+                i.to_string(),
+                err(
+                    "validation_invalid_index_expression",
+                    &format!("Invalid CREATE INDEX expression: {p}."),
+                ),
+            );
+        }
+    }
+    if !index_errors.is_empty() {
+        errors.insert("indexes".into(), ErrorData::Nested(index_errors));
+    }
+}
+
+/// Checks each rule compiles against the collection as it will be.
+fn validate_rules(c: &Collection, schema: &Schema, errors: &mut FieldErrors) {
+    let mut rules_to_check = vec![
+        ("listRule", c.list_rule.as_deref()),
+        ("viewRule", c.view_rule.as_deref()),
+        ("createRule", c.create_rule.as_deref()),
+        ("updateRule", c.update_rule.as_deref()),
+        ("deleteRule", c.delete_rule.as_deref()),
+    ];
+    if c.kind == CollectionType::Auth {
+        rules_to_check.push((
+            "manageRule",
+            c.options.get("manageRule").and_then(Json::as_str),
+        ));
+        rules_to_check.push(("authRule", c.options.get("authRule").and_then(Json::as_str)));
+    }
+    for (key, rule) in rules_to_check {
+        if let Some(rule) = rule {
+            if let Err(e) = rules::check(schema, c, rule) {
+                errors.insert(
+                    key.into(),
+                    err("validation_invalid_rule", &format!("Invalid rule. {e}")),
+                );
+            }
+        }
+    }
+}
+
+/// A schema snapshot with `c` in place of its old version (so rules may refer to itself).
+fn schema_with(schema: &Schema, c: &Collection) -> Schema {
+    let mut all: Vec<Collection> = schema
+        .all()
+        .filter(|o| o.id != c.id)
+        .map(|o| (**o).clone())
+        .collect();
+    all.push(c.clone());
+    Schema::new(all)
+}
+
+/// Rebuilds the indexes of the collection's table, renaming the target table to its name.
+fn index_changes(c: &Collection) -> Vec<SchemaChange> {
+    c.indexes
+        .iter()
+        .filter_map(|sql| parse_index(sql).ok())
+        .map(|mut ix| {
+            ix.table = c.name.clone();
+            SchemaChange::CreateIndex(ix)
+        })
+        .collect()
+}
+
+fn drop_indexes(c: &Collection) -> Vec<SchemaChange> {
+    c.indexes
+        .iter()
+        .filter_map(|sql| parse_index(sql).ok())
+        .map(|ix| SchemaChange::DropIndex { name: ix.name })
+        .collect()
+}
+
+fn definition_row(c: &Collection) -> Result<Vec<(String, Value)>> {
+    let data = serde_json::to_string(c).map_err(|e| CoreError::Internal(e.to_string()))?;
+    Ok(vec![
+        ("id".into(), Value::Text(c.id.clone())),
+        ("name".into(), Value::Text(c.name.clone())),
+        ("data".into(), Value::Text(data)),
+    ])
+}
+
+fn unique_to_validation(e: StoreError) -> CoreError {
+    match e {
+        StoreError::Unique { .. } => CoreError::field(
+            "Failed to create collection.",
+            "name",
+            FieldError::new(
+                "validation_collection_name_exists",
+                "Collection name must be unique (case insensitive).",
+            ),
+        ),
+        other => CoreError::Store(other),
+    }
+}
+
+pub async fn create_collection(backend: &Backend, input: &Json) -> Result<Arc<Collection>> {
+    let obj = input
+        .as_object()
+        .ok_or_else(CoreError::generic_bad_request)?;
+    let kind = match obj.get("type").and_then(Json::as_str).unwrap_or("base") {
+        "base" => CollectionType::Base,
+        "auth" => CollectionType::Auth,
+        "view" => {
+            return Err(CoreError::field(
+                "Failed to create collection.",
+                "type",
+                FieldError::new(
+                    "validation_unsupported_type",
+                    "View collections are not supported yet.",
+                ),
+            ))
+        }
+        _ => {
+            return Err(CoreError::field(
+                "Failed to create collection.",
+                "type",
+                FieldError::new("validation_in_invalid", "Must be a valid value."),
+            ))
+        }
+    };
+    let t = now();
+    let id = obj
+        .get("id")
+        .and_then(Json::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("pbc_{}", rand::random::<u32>()));
+    let mut c = Collection {
+        id,
+        list_rule: None,
+        view_rule: None,
+        create_rule: None,
+        update_rule: None,
+        delete_rule: None,
+        name: String::new(),
+        kind,
+        fields: vec![],
+        indexes: vec![],
+        created: t.clone(),
+        updated: t,
+        system: false,
+        options: if kind == CollectionType::Auth {
+            auth_options()
+        } else {
+            Map::new()
+        },
+    };
+    let mut errors = FieldErrors::new();
+    if !valid_identifier(&c.id) {
+        errors.insert("id".into(), err("validation_invalid_id", "Invalid id."));
+    }
+    apply_input(&mut c, obj, &mut errors);
+    if let Some(f) = obj.get("fields") {
+        c.fields = parse_fields(f, &[], &mut errors);
+    }
+    ensure_system_fields(&mut c);
+    if kind == CollectionType::Auth && !obj.contains_key("indexes") {
+        c.indexes = default_indexes(&c.id, &c.name);
+    }
+    let schema = backend.schema();
+    validate(&c, None, &schema, &mut errors);
+    if errors.is_empty() {
+        validate_rules(&c, &schema_with(&schema, &c), &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(CoreError::validation(
+            "Failed to create collection.",
+            errors,
+        ));
+    }
+    let row = definition_row(&c)?;
+    let mut changes = vec![SchemaChange::CreateTable {
+        table: c.name.clone(),
+        columns: c.columns().map(column).collect(),
+    }];
+    changes.extend(index_changes(&c));
+    backend
+        .store
+        .write(move |tx| {
+            if tx.table_exists(&row_name(&row))? {
+                return Err(StoreError::Unique {
+                    table: "_collections".into(),
+                    column: "name".into(),
+                });
+            }
+            tx.insert("_collections", &row)?;
+            for ch in &changes {
+                tx.apply(ch)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(unique_to_validation)?;
+    backend.reload_schema().await?;
+    backend.schema().get(&c.id).ok_or_else(CoreError::not_found)
+}
+
+fn row_name(row: &[(String, Value)]) -> String {
+    match &row[1].1 {
+        Value::Text(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+pub async fn update_collection(
+    backend: &Backend,
+    id_or_name: &str,
+    input: &Json,
+) -> Result<Arc<Collection>> {
+    let schema = backend.schema();
+    let old = schema.get(id_or_name).ok_or_else(CoreError::not_found)?;
+    let obj = input
+        .as_object()
+        .ok_or_else(CoreError::generic_bad_request)?;
+    let mut c = (*old).clone();
+    let mut errors = FieldErrors::new();
+    if let Some(t) = obj.get("type").and_then(Json::as_str) {
+        if t != serde_json::to_value(c.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+        {
+            errors.insert(
+                "type".into(),
+                err(
+                    "validation_collection_type_change",
+                    "Changing the collection type is not allowed.",
+                ),
+            );
+        }
+    }
+    apply_input(&mut c, obj, &mut errors);
+    if let Some(f) = obj.get("fields") {
+        c.fields = parse_fields(f, &old.fields, &mut errors);
+    }
+    ensure_system_fields(&mut c);
+    if old.is_superusers() && c.name != old.name {
+        errors.insert(
+            "name".into(),
+            err(
+                "validation_system_collection_change",
+                "System collections cannot be renamed.",
+            ),
+        );
+    }
+    validate(&c, Some(&old), &schema, &mut errors);
+    if errors.is_empty() {
+        validate_rules(&c, &schema_with(&schema, &c), &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(CoreError::validation(
+            "Failed to update collection.",
+            errors,
+        ));
+    }
+    c.updated = now();
+
+    let mut changes = drop_indexes(&old);
+    if old.name != c.name {
+        changes.push(SchemaChange::RenameTable {
+            from: old.name.clone(),
+            to: c.name.clone(),
+        });
+    }
+    let new_by_id: HashMap<&str, &Field> = c.fields.iter().map(|f| (f.id.as_str(), f)).collect();
+    for f in old.columns() {
+        match new_by_id.get(f.id.as_str()) {
+            None => changes.push(SchemaChange::DropColumn {
+                table: c.name.clone(),
+                column: f.name.clone(),
+            }),
+            Some(n) if n.column_kind() != f.column_kind() => {
+                // A change of storage shape (e.g. single to multi relation) starts the column afresh.
+                changes.push(SchemaChange::DropColumn {
+                    table: c.name.clone(),
+                    column: f.name.clone(),
+                });
+                changes.push(SchemaChange::AddColumn {
+                    table: c.name.clone(),
+                    column: column(n),
+                });
+            }
+            Some(n) if n.name != f.name => changes.push(SchemaChange::RenameColumn {
+                table: c.name.clone(),
+                from: f.name.clone(),
+                to: n.name.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    let old_ids: HashSet<&str> = old.fields.iter().map(|f| f.id.as_str()).collect();
+    for f in c.columns().filter(|f| !old_ids.contains(f.id.as_str())) {
+        changes.push(SchemaChange::AddColumn {
+            table: c.name.clone(),
+            column: column(f),
+        });
+    }
+    changes.extend(index_changes(&c));
+    let row = definition_row(&c)?;
+    let id = c.id.clone();
+    backend
+        .store
+        .write(move |tx| {
+            for ch in &changes {
+                tx.apply(ch)?;
+            }
+            tx.update("_collections", &id, &row[1..])?;
+            Ok(())
+        })
+        .await
+        .map_err(unique_to_validation)?;
+    backend.reload_schema().await?;
+    backend.schema().get(&c.id).ok_or_else(CoreError::not_found)
+}
+
+pub async fn delete_collection(backend: &Backend, id_or_name: &str) -> Result<()> {
+    let schema = backend.schema();
+    let c = schema.get(id_or_name).ok_or_else(CoreError::not_found)?;
+    if c.system || c.is_superusers() {
+        return Err(CoreError::BadRequest(
+            "System collections cannot be deleted.".into(),
+        ));
+    }
+    if let Some(other) = schema
+        .all()
+        .find(|o| o.id != c.id && o.relations_to(&c.id).next().is_some())
+    {
+        return Err(CoreError::BadRequest(format!(
+            "The collection is referenced by a relation field of {:?}; remove that field first.",
+            other.name
+        )));
+    }
+    let (id, name) = (c.id.clone(), c.name.clone());
+    backend
+        .store
+        .write(move |tx| -> std::result::Result<(), StoreError> {
+            tx.apply(&SchemaChange::DropTable { table: name })?;
+            tx.delete("_collections", &id)?;
+            Ok(())
+        })
+        .await?;
+    backend.reload_schema().await
+}
+
+pub async fn truncate_collection(backend: &Backend, id_or_name: &str) -> Result<()> {
+    let c = backend
+        .schema()
+        .get(id_or_name)
+        .ok_or_else(CoreError::not_found)?;
+    if c.is_superusers() {
+        return Err(CoreError::BadRequest(
+            "The superusers collection cannot be truncated.".into(),
+        ));
+    }
+    let table = c.name.clone();
+    backend
+        .store
+        .write(move |tx| tx.delete_all(&table).map(|_| ()))
+        .await
+        .map_err(CoreError::from)
+}
+
+/// Output form: token secrets never leave the server.
+pub fn public_json(c: &Collection) -> Json {
+    let mut v = serde_json::to_value(c).unwrap_or(json!({}));
+    if let Some(obj) = v.as_object_mut() {
+        for key in [
+            "authToken",
+            "passwordResetToken",
+            "emailChangeToken",
+            "verificationToken",
+            "fileToken",
+        ] {
+            if let Some(t) = obj.get_mut(key).and_then(Json::as_object_mut) {
+                t.remove("secret");
+            }
+        }
+    }
+    v
+}

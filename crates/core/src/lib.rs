@@ -1,0 +1,228 @@
+//! The domain of Motorbase: collections, records, rules, auth and settings. No HTTP, no SQL text.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod collections;
+pub mod error;
+pub mod records;
+pub mod rules;
+pub mod settings;
+pub mod util;
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use motorbase_store::{Cond, Select, SqliteStore, StoreError, Value};
+use serde_json::{Map, Value as Json};
+
+use collections::{Collection, Schema};
+pub use error::{CoreError, Result};
+
+/// The running backend: the store and snapshots of the schema and settings.
+pub struct Backend {
+    pub store: SqliteStore,
+    schema: RwLock<Arc<Schema>>,
+    settings: RwLock<Arc<Json>>,
+}
+
+impl Backend {
+    /// Opens the data folder, creating the database and the default collections on first use.
+    pub async fn open(dir: &Path) -> Result<Arc<Backend>> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+        let store = SqliteStore::open(&dir.join("data.db"))?;
+        let backend = Arc::new(Backend {
+            store,
+            schema: RwLock::new(Arc::new(Schema::default())),
+            settings: RwLock::new(Arc::new(settings::defaults())),
+        });
+        backend.reload_schema().await?;
+        if backend.schema().get(collections::SUPERUSERS).is_none() {
+            backend.install_defaults().await?;
+        }
+        let s = settings::load(&backend).await?;
+        backend.set_settings(s);
+        Ok(backend)
+    }
+
+    async fn install_defaults(&self) -> Result<()> {
+        for c in [
+            collections::defaults::superusers(),
+            collections::defaults::users(),
+        ] {
+            let data = serde_json::to_string(&c).map_err(|e| CoreError::Internal(e.to_string()))?;
+            let changes = collections_changes(&c);
+            self.store
+                .write(move |tx| -> std::result::Result<(), StoreError> {
+                    tx.insert(
+                        "_collections",
+                        &[
+                            ("id".into(), Value::Text(c.id.clone())),
+                            ("name".into(), Value::Text(c.name.clone())),
+                            ("data".into(), Value::Text(data)),
+                        ],
+                    )?;
+                    for ch in &changes {
+                        tx.apply(ch)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        self.reload_schema().await
+    }
+
+    pub fn schema(&self) -> Arc<Schema> {
+        self.schema.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn settings(&self) -> Arc<Json> {
+        self.settings
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|_| Arc::new(settings::defaults()))
+    }
+
+    pub(crate) fn set_settings(&self, s: Json) {
+        if let Ok(mut w) = self.settings.write() {
+            *w = Arc::new(s);
+        }
+    }
+
+    /// Re-reads every collection definition after a schema change.
+    pub async fn reload_schema(&self) -> Result<()> {
+        let q = Select {
+            table: "_collections".into(),
+            columns: vec![("data".into(), motorbase_store::ColumnKind::Json)],
+            filter: Cond::True,
+            sort: vec![motorbase_store::SortKey::RowId { desc: false }],
+            limit: None,
+            offset: 0,
+        };
+        let rows = self
+            .store
+            .read(move |r| -> std::result::Result<_, StoreError> { r.select(&q) })
+            .await?;
+        let mut list = vec![];
+        for row in rows {
+            if let Some(v) = row.into_iter().next() {
+                let c: Collection = serde_json::from_value(v)
+                    .map_err(|e| CoreError::Internal(format!("bad collection definition: {e}")))?;
+                list.push(c);
+            }
+        }
+        if let Ok(mut w) = self.schema.write() {
+            *w = Arc::new(Schema::new(list));
+        }
+        Ok(())
+    }
+
+    /// Creates or updates a superuser (used by the CLI).
+    pub async fn upsert_superuser(&self, email: &str, password: &str) -> Result<()> {
+        let c = self
+            .schema()
+            .get(collections::SUPERUSERS)
+            .ok_or_else(CoreError::not_found)?;
+        let ctx = superuser_ctx(&c);
+        let existing = auth_lookup_by_email(self, &c, email).await?;
+        let mut body = Map::new();
+        body.insert("email".into(), Json::String(email.to_string()));
+        body.insert("password".into(), Json::String(password.to_string()));
+        body.insert("passwordConfirm".into(), Json::String(password.to_string()));
+        match existing {
+            Some(id) => records::update(self, &c.name, &id, body, Default::default(), ctx)
+                .await
+                .map(|_| ()),
+            None => records::create(self, &c.name, body, Default::default(), ctx)
+                .await
+                .map(|_| ()),
+        }
+    }
+
+    /// Deletes a superuser by email (used by the CLI).
+    pub async fn delete_superuser(&self, email: &str) -> Result<()> {
+        let c = self
+            .schema()
+            .get(collections::SUPERUSERS)
+            .ok_or_else(CoreError::not_found)?;
+        let id = auth_lookup_by_email(self, &c, email)
+            .await?
+            .ok_or_else(CoreError::not_found)?;
+        records::delete(self, &c.name, &id, superuser_ctx(&c)).await
+    }
+
+    /// Whether any superuser exists yet.
+    pub async fn has_superuser(&self) -> Result<bool> {
+        let table = collections::SUPERUSERS.to_string();
+        Ok(self
+            .store
+            .read(move |r| -> std::result::Result<_, StoreError> { r.count(&table, &Cond::True) })
+            .await?
+            > 0)
+    }
+}
+
+/// A context with superuser rights for work the CLI does on the owner's behalf.
+fn superuser_ctx(superusers: &Arc<Collection>) -> rules::RequestCtx {
+    rules::RequestCtx {
+        auth: Some(rules::AuthInfo {
+            collection: superusers.clone(),
+            record: Map::new(),
+        }),
+        context: "cli".into(),
+        ..Default::default()
+    }
+}
+
+async fn auth_lookup_by_email(
+    backend: &Backend,
+    c: &Arc<Collection>,
+    email: &str,
+) -> Result<Option<String>> {
+    let q = Select {
+        table: c.name.clone(),
+        columns: vec![("id".into(), motorbase_store::ColumnKind::Text)],
+        filter: Cond::Cmp {
+            left: motorbase_store::Operand::Lower(Box::new(motorbase_store::Operand::Path(
+                motorbase_store::Path::column("email"),
+            ))),
+            op: motorbase_store::CmpOp::Eq,
+            right: motorbase_store::Operand::Value(Value::Text(email.to_lowercase())),
+            any: false,
+        },
+        sort: vec![],
+        limit: Some(1),
+        offset: 0,
+    };
+    let row = backend
+        .store
+        .read(move |r| -> std::result::Result<_, StoreError> {
+            Ok(r.select(&q)?.into_iter().next())
+        })
+        .await?;
+    Ok(row
+        .and_then(|r| r.into_iter().next())
+        .and_then(|v| v.as_str().map(str::to_string)))
+}
+
+/// The table and indexes a brand-new collection needs.
+fn collections_changes(c: &Collection) -> Vec<motorbase_store::SchemaChange> {
+    let mut changes = vec![motorbase_store::SchemaChange::CreateTable {
+        table: c.name.clone(),
+        columns: c
+            .columns()
+            .map(|f| motorbase_store::ColumnDef {
+                name: f.name.clone(),
+                kind: f.column_kind(),
+                default: f.zero_column(),
+            })
+            .collect(),
+    }];
+    for sql in &c.indexes {
+        if let Ok(mut ix) = collections::index::parse_index(sql) {
+            ix.table = c.name.clone();
+            changes.push(motorbase_store::SchemaChange::CreateIndex(ix));
+        }
+    }
+    changes
+}

@@ -1,0 +1,748 @@
+//! Turns a request body into a record's new field values: applies modifiers (`views+`, `tags-`),
+//! casts input as PocketBase does, and checks every field's options. Pure: no I/O; the checks
+//! that need the database (relations exist, uniqueness) happen in the write transaction.
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::collections::{Collection, Field, FieldType};
+use crate::error::{ErrorData, FieldError, FieldErrors};
+use crate::util::{format_time, generate_from_pattern, random_alnum, random_lower};
+
+/// Default upper bound of a text field whose `max` is 0, as PocketBase applies it.
+const TEXT_DEFAULT_MAX: usize = 5000;
+const JSON_DEFAULT_MAX: usize = 1 << 20;
+const EDITOR_DEFAULT_MAX: usize = 5 << 20;
+
+/// The outcome of validation: the record as it will be stored, plus what still needs work.
+#[derive(Debug, Default)]
+pub struct Draft {
+    /// Every field's final value (the whole record).
+    pub record: Map<String, Json>,
+    /// The fields whose stored value changes.
+    pub changed: Vec<String>,
+    /// A new password, still to be hashed.
+    pub new_password: Option<String>,
+    /// Relation ids to be checked for existence, per field: (field, target collection id, ids).
+    pub relations: Vec<(String, String, Vec<String>)>,
+}
+
+pub struct Input<'a> {
+    pub collection: &'a Collection,
+    /// The stored record on update; `None` on create.
+    pub existing: Option<&'a Map<String, Json>>,
+    pub body: &'a Map<String, Json>,
+    /// Superusers and those passing an auth collection's manageRule.
+    pub manager: bool,
+}
+
+fn fe(code: &str, msg: impl Into<String>) -> FieldError {
+    FieldError::new(code, msg)
+}
+
+pub fn compile_pattern(p: &str) -> Option<regex::Regex> {
+    regex::Regex::new(p).ok()
+}
+
+fn as_text(v: &Json) -> String {
+    match v {
+        Json::Null => String::new(),
+        Json::String(s) => s.clone(),
+        Json::Bool(b) => b.to_string(),
+        Json::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn as_number(v: &Json) -> Result<f64, FieldError> {
+    match v {
+        Json::Null => Ok(0.0),
+        Json::Number(n) => n
+            .as_f64()
+            .ok_or_else(|| fe("validation_invalid_number", "Must be a valid number.")),
+        Json::Bool(b) => Ok(if *b { 1.0 } else { 0.0 }),
+        Json::String(s) if s.trim().is_empty() => Ok(0.0),
+        Json::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .ok_or_else(|| fe("validation_invalid_number", "Must be a valid number.")),
+        _ => Err(fe("validation_invalid_number", "Must be a valid number.")),
+    }
+}
+
+fn as_bool(v: &Json) -> bool {
+    match v {
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Json::String(s) => matches!(
+            s.trim().to_lowercase().as_str(),
+            "true" | "1" | "on" | "yes"
+        ),
+        _ => false,
+    }
+}
+
+/// A list from a multi-value input: arrays as they are, a single string as one item.
+fn as_list(v: &Json) -> Vec<String> {
+    match v {
+        Json::Null => vec![],
+        Json::Array(a) => a.iter().map(as_text).filter(|s| !s.is_empty()).collect(),
+        Json::String(s) if s.is_empty() => vec![],
+        Json::String(s) => {
+            // Multipart forms may send a JSON array as text.
+            if s.starts_with('[') {
+                if let Ok(Json::Array(a)) = serde_json::from_str::<Json>(s) {
+                    return a.iter().map(as_text).filter(|s| !s.is_empty()).collect();
+                }
+            }
+            vec![s.clone()]
+        }
+        other => vec![as_text(other)],
+    }
+}
+
+fn number_json(f: f64) -> Json {
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        json!(f as i64)
+    } else {
+        json!(f)
+    }
+}
+
+/// Parses the date forms PocketBase accepts into its stored format; `None` if unparseable.
+pub fn normalize_date(s: &str) -> Option<String> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(format_time(t.with_timezone(&Utc)));
+    }
+    let trimmed = s.trim_end_matches('Z').trim_end_matches(" UTC");
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(trimmed, f) {
+            return Some(format_time(t.and_utc()));
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(trimmed, "%Y-%m-%d") {
+        return Some(format_time(d.and_hms_opt(0, 0, 0)?.and_utc()));
+    }
+    if let Ok(t) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%z") {
+        return Some(format_time(t.with_timezone(&Utc)));
+    }
+    None
+}
+
+fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !local.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+}
+
+fn valid_url(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = host.split(':').next().unwrap_or("");
+    !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
+        && !host.is_empty()
+        && !s.chars().any(char::is_whitespace)
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-' || c == '[' || c == ']')
+}
+
+fn domain_of(email: &str) -> String {
+    email
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_lowercase())
+        .unwrap_or_default()
+}
+
+/// Applies `field`, `field+`, `+field` and `field-` from the body to the current value.
+fn incoming(
+    f: &Field,
+    current: &Json,
+    body: &Map<String, Json>,
+) -> Result<Option<Json>, FieldError> {
+    let n = &f.name;
+    let set = body.get(n.as_str());
+    let append = body.get(&format!("{n}+"));
+    let prepend = body.get(&format!("+{n}"));
+    let remove = body.get(&format!("{n}-"));
+    if set.is_none() && append.is_none() && prepend.is_none() && remove.is_none() {
+        return Ok(None);
+    }
+    let mut value = set.cloned().unwrap_or_else(|| current.clone());
+    if f.kind == FieldType::Number {
+        let mut x = as_number(&value)?;
+        if let Some(a) = append {
+            x += as_number(a)?;
+        }
+        if let Some(r) = remove {
+            x -= as_number(r)?;
+        }
+        return Ok(Some(number_json(x)));
+    }
+    if matches!(
+        f.kind,
+        FieldType::Select | FieldType::Relation | FieldType::File
+    ) {
+        let mut list = as_list(&value);
+        if let Some(p) = prepend {
+            let mut front = as_list(p);
+            front.append(&mut list);
+            list = front;
+        }
+        if let Some(a) = append {
+            list.extend(as_list(a));
+        }
+        if let Some(r) = remove {
+            let gone = as_list(r);
+            list.retain(|x| !gone.contains(x));
+        }
+        value = json!(list);
+    }
+    Ok(Some(value))
+}
+
+/// Checks and normalises one field's value; returns the stored JSON value.
+fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
+    let required = f.required();
+    match f.kind {
+        FieldType::Text | FieldType::Editor => {
+            let mut s = as_text(&v);
+            if f.kind == FieldType::Text && s.is_empty() && creating {
+                if let Some(g) = generate_from_pattern(f.opt_str("autogeneratePattern")) {
+                    s = g;
+                }
+            }
+            if s.is_empty() {
+                return if required {
+                    Err(FieldError::required())
+                } else {
+                    Ok(json!(""))
+                };
+            }
+            if f.kind == FieldType::Editor {
+                let max = f
+                    .opt_f64("maxSize")
+                    .filter(|m| *m > 0.0)
+                    .map_or(EDITOR_DEFAULT_MAX, |m| m as usize);
+                if s.len() > max {
+                    return Err(fe(
+                        "validation_max_size_constraint",
+                        format!("Must be less than {max} bytes."),
+                    ));
+                }
+                return Ok(json!(s));
+            }
+            let len = s.chars().count();
+            let min = f.opt_f64("min").unwrap_or(0.0) as usize;
+            let max = f
+                .opt_f64("max")
+                .filter(|m| *m > 0.0)
+                .map_or(TEXT_DEFAULT_MAX, |m| m as usize);
+            if len < min {
+                return Err(fe(
+                    "validation_min_text_constraint",
+                    format!("Must be at least {min} character(s)."),
+                ));
+            }
+            if len > max {
+                return Err(fe(
+                    "validation_max_text_constraint",
+                    format!("Must be less than {max} character(s)."),
+                ));
+            }
+            let pattern = f.opt_str("pattern");
+            if !pattern.is_empty() && !compile_pattern(pattern).is_some_and(|r| r.is_match(&s)) {
+                return Err(fe("validation_invalid_format", "Invalid value format."));
+            }
+            Ok(json!(s))
+        }
+        FieldType::Number => {
+            let x = as_number(&v)?;
+            if x == 0.0 && required {
+                return Err(FieldError::required());
+            }
+            if f.opt_bool("onlyInt") && x.fract() != 0.0 {
+                return Err(fe(
+                    "validation_only_int_constraint",
+                    "Decimal numbers are not allowed.",
+                ));
+            }
+            if let Some(min) = f.opt_f64("min") {
+                if x < min {
+                    return Err(fe(
+                        "validation_min_number_constraint",
+                        format!("Must be larger than {min}."),
+                    ));
+                }
+            }
+            if let Some(max) = f.opt_f64("max") {
+                if x > max {
+                    return Err(fe(
+                        "validation_max_number_constraint",
+                        format!("Must be less than {max}."),
+                    ));
+                }
+            }
+            Ok(number_json(x))
+        }
+        FieldType::Bool => {
+            let b = as_bool(&v);
+            if required && !b {
+                return Err(FieldError::required());
+            }
+            Ok(json!(b))
+        }
+        FieldType::Email => {
+            let s = as_text(&v).trim().to_string();
+            if s.is_empty() {
+                return if required {
+                    Err(FieldError::required())
+                } else {
+                    Ok(json!(""))
+                };
+            }
+            if !valid_email(&s) {
+                return Err(fe("validation_is_email", "Must be a valid email address."));
+            }
+            let d = domain_of(&s);
+            let only = f.opt_strs("onlyDomains");
+            if !only.is_empty() && !only.iter().any(|o| o.eq_ignore_ascii_case(&d)) {
+                return Err(fe(
+                    "validation_email_domain_not_allowed",
+                    "Email domain is not allowed.",
+                ));
+            }
+            if f.opt_strs("exceptDomains")
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(&d))
+            {
+                return Err(fe(
+                    "validation_email_domain_not_allowed",
+                    "Email domain is not allowed.",
+                ));
+            }
+            Ok(json!(s))
+        }
+        FieldType::Url => {
+            let s = as_text(&v).trim().to_string();
+            if s.is_empty() {
+                return if required {
+                    Err(FieldError::required())
+                } else {
+                    Ok(json!(""))
+                };
+            }
+            if !valid_url(&s) {
+                return Err(fe("validation_is_url", "Must be a valid URL."));
+            }
+            let host = s
+                .split("://")
+                .nth(1)
+                .unwrap_or("")
+                .split(['/', ':', '?', '#'])
+                .next()
+                .unwrap_or("")
+                .to_lowercase();
+            let only = f.opt_strs("onlyDomains");
+            if (!only.is_empty() && !only.iter().any(|o| o.eq_ignore_ascii_case(&host)))
+                || f.opt_strs("exceptDomains")
+                    .iter()
+                    .any(|o| o.eq_ignore_ascii_case(&host))
+            {
+                return Err(fe(
+                    "validation_url_domain_not_allowed",
+                    "URL domain is not allowed.",
+                ));
+            }
+            Ok(json!(s))
+        }
+        FieldType::Date => {
+            let s = as_text(&v);
+            if s.trim().is_empty() {
+                return if required {
+                    Err(FieldError::required())
+                } else {
+                    Ok(json!(""))
+                };
+            }
+            let d = normalize_date(&s)
+                .ok_or_else(|| fe("validation_invalid_date", "Must be a valid date."))?;
+            let (min, max) = (f.opt_str("min"), f.opt_str("max"));
+            if !min.is_empty() && normalize_date(min).is_some_and(|m| d < m) {
+                return Err(fe(
+                    "validation_min_date_constraint",
+                    format!("Must be no earlier than {min}."),
+                ));
+            }
+            if !max.is_empty() && normalize_date(max).is_some_and(|m| d > m) {
+                return Err(fe(
+                    "validation_max_date_constraint",
+                    format!("Must be no later than {max}."),
+                ));
+            }
+            Ok(json!(d))
+        }
+        FieldType::Select | FieldType::Relation | FieldType::File => {
+            let mut list = as_list(&v);
+            let mut seen = std::collections::HashSet::new();
+            list.retain(|x| seen.insert(x.clone()));
+            if !f.is_multi() && list.len() > 1 {
+                // A single-value field keeps the last value given, as PocketBase does.
+                list = list.split_off(list.len() - 1);
+            }
+            if list.is_empty() && required {
+                return Err(FieldError::required());
+            }
+            if f.kind == FieldType::Select {
+                let values = f.opt_strs("values");
+                if let Some(bad) = list.iter().find(|x| !values.contains(x)) {
+                    return Err(fe(
+                        "validation_invalid_value",
+                        format!("Invalid value {bad}."),
+                    ));
+                }
+            }
+            let max = f.max_select().max(1);
+            if list.len() > max {
+                return Err(fe(
+                    "validation_too_many_values",
+                    format!("Select no more than {max}."),
+                ));
+            }
+            if f.kind == FieldType::Relation {
+                let min = f.opt_f64("minSelect").unwrap_or(0.0) as usize;
+                if !list.is_empty() && list.len() < min {
+                    return Err(fe(
+                        "validation_not_enough_values",
+                        format!("Select at least {min}."),
+                    ));
+                }
+            }
+            Ok(if f.is_multi() {
+                json!(list)
+            } else {
+                json!(list.into_iter().next().unwrap_or_default())
+            })
+        }
+        FieldType::Json => {
+            let size = serde_json::to_string(&v).map(|s| s.len()).unwrap_or(0);
+            let max = f
+                .opt_f64("maxSize")
+                .filter(|m| *m > 0.0)
+                .map_or(JSON_DEFAULT_MAX, |m| m as usize);
+            if size > max {
+                return Err(fe(
+                    "validation_json_size_limit",
+                    format!("The maximum allowed JSON size is {max} bytes."),
+                ));
+            }
+            let empty = match &v {
+                Json::Null => true,
+                Json::String(s) => s.is_empty(),
+                Json::Array(a) => a.is_empty(),
+                Json::Object(o) => o.is_empty(),
+                _ => false,
+            };
+            if required && empty {
+                return Err(FieldError::required());
+            }
+            Ok(v)
+        }
+        FieldType::GeoPoint => {
+            let (lon, lat) = match &v {
+                Json::Null => (0.0, 0.0),
+                Json::Object(o) => (
+                    o.get("lon").map(as_number).transpose()?.unwrap_or(0.0),
+                    o.get("lat").map(as_number).transpose()?.unwrap_or(0.0),
+                ),
+                Json::String(s) => match serde_json::from_str::<Json>(s) {
+                    Ok(Json::Object(o)) => (
+                        o.get("lon").map(as_number).transpose()?.unwrap_or(0.0),
+                        o.get("lat").map(as_number).transpose()?.unwrap_or(0.0),
+                    ),
+                    _ => {
+                        return Err(fe(
+                            "validation_invalid_geo_point",
+                            "Must be an object with lon and lat.",
+                        ))
+                    }
+                },
+                _ => {
+                    return Err(fe(
+                        "validation_invalid_geo_point",
+                        "Must be an object with lon and lat.",
+                    ))
+                }
+            };
+            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+                return Err(fe(
+                    "validation_invalid_geo_point",
+                    "Longitude must be in [-180, 180] and latitude in [-90, 90].",
+                ));
+            }
+            if required && lon == 0.0 && lat == 0.0 {
+                return Err(FieldError::required());
+            }
+            Ok(json!({"lon": number_json(lon), "lat": number_json(lat)}))
+        }
+        FieldType::Autodate | FieldType::Password => Ok(v),
+    }
+}
+
+/// Validates the body against the collection and builds the record as it will be stored.
+pub fn prepare(input: &Input) -> Result<Draft, FieldErrors> {
+    let c = input.collection;
+    let creating = input.existing.is_none();
+    let mut errors = FieldErrors::new();
+    let mut draft = Draft::default();
+    let now = crate::util::now();
+
+    for f in &c.fields {
+        let current = input
+            .existing
+            .and_then(|e| e.get(&f.name).cloned())
+            .unwrap_or_else(|| f.zero_json());
+        match (f.kind, f.name.as_str()) {
+            (_, "id") => {
+                let id = if creating {
+                    match input.body.get("id").map(as_text).filter(|s| !s.is_empty()) {
+                        Some(id) => {
+                            let ok_chars = compile_pattern(f.opt_str("pattern"))
+                                .is_none_or(|r| r.is_match(&id));
+                            let min = f.opt_f64("min").unwrap_or(0.0) as usize;
+                            let max = f
+                                .opt_f64("max")
+                                .filter(|m| *m > 0.0)
+                                .map_or(TEXT_DEFAULT_MAX, |m| m as usize);
+                            if !ok_chars
+                                || id.len() < min
+                                || id.len() > max
+                                || !id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                            {
+                                errors.insert(
+                                    "id".into(),
+                                    ErrorData::Field(fe(
+                                        "validation_invalid_format",
+                                        "Invalid value format.",
+                                    )),
+                                );
+                            }
+                            id
+                        }
+                        None => generate_from_pattern(f.opt_str("autogeneratePattern"))
+                            .unwrap_or_else(|| random_lower(15)),
+                    }
+                } else {
+                    as_text(&current)
+                };
+                draft.record.insert("id".into(), json!(id));
+                continue;
+            }
+            (FieldType::Autodate, name) => {
+                let set =
+                    (creating && f.opt_bool("onCreate")) || (!creating && f.opt_bool("onUpdate"));
+                if set {
+                    draft.record.insert(name.into(), json!(now));
+                    draft.changed.push(name.into());
+                } else {
+                    draft.record.insert(name.into(), current);
+                }
+                continue;
+            }
+            (FieldType::Password, name) => {
+                draft.record.insert(name.into(), current.clone());
+                let given = input.body.get(name).map(as_text).filter(|s| !s.is_empty());
+                if let Some(pw) = given {
+                    let min = f.opt_f64("min").filter(|m| *m > 0.0).unwrap_or(8.0) as usize;
+                    let max = f.opt_f64("max").filter(|m| *m > 0.0).unwrap_or(71.0) as usize;
+                    let len = pw.chars().count();
+                    if len < min {
+                        errors.insert(
+                            name.into(),
+                            ErrorData::Field(fe(
+                                "validation_min_text_constraint",
+                                format!("Must be at least {min} character(s)."),
+                            )),
+                        );
+                    } else if pw.len() > max {
+                        errors.insert(
+                            name.into(),
+                            ErrorData::Field(fe(
+                                "validation_max_text_constraint",
+                                format!("Must be less than {max} character(s)."),
+                            )),
+                        );
+                    }
+                    let confirm = input
+                        .body
+                        .get("passwordConfirm")
+                        .map(as_text)
+                        .unwrap_or_default();
+                    if confirm != pw {
+                        errors.insert(
+                            "passwordConfirm".into(),
+                            ErrorData::Field(fe(
+                                "validation_values_mismatch",
+                                "Values don't match.",
+                            )),
+                        );
+                    }
+                    if !creating && !input.manager {
+                        let old = input
+                            .body
+                            .get("oldPassword")
+                            .map(as_text)
+                            .unwrap_or_default();
+                        if old.is_empty() {
+                            errors.insert(
+                                "oldPassword".into(),
+                                ErrorData::Field(FieldError::required()),
+                            );
+                        }
+                    }
+                    draft.new_password = Some(pw);
+                    draft.changed.push(name.into());
+                } else if creating && f.required() {
+                    errors.insert(name.into(), ErrorData::Field(FieldError::required()));
+                }
+                continue;
+            }
+            (_, "tokenKey") if c.is_auth() => {
+                let key = if creating || draft.new_password.is_some() {
+                    draft.changed.push("tokenKey".into());
+                    json!(random_alnum(50))
+                } else {
+                    current
+                };
+                draft.record.insert("tokenKey".into(), key);
+                continue;
+            }
+            (_, "verified") if c.is_auth() && !input.manager => {
+                // Only managers may mark an account verified.
+                draft.record.insert("verified".into(), current);
+                continue;
+            }
+            _ => {}
+        }
+        let value = match incoming(f, &current, input.body) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.insert(f.name.clone(), ErrorData::Field(e));
+                continue;
+            }
+        };
+        let changed = value.is_some();
+        let candidate = value.unwrap_or(current);
+        // Fields not sent are checked too, so a required field cannot stay empty.
+        match check_field(f, candidate, creating) {
+            Ok(v) => {
+                if f.kind == FieldType::Relation && changed {
+                    let ids = match &v {
+                        Json::Array(a) => a.iter().map(as_text).collect(),
+                        Json::String(s) if !s.is_empty() => vec![s.clone()],
+                        _ => vec![],
+                    };
+                    if !ids.is_empty() {
+                        draft.relations.push((
+                            f.name.clone(),
+                            f.opt_str("collectionId").to_string(),
+                            ids,
+                        ));
+                    }
+                }
+                if f.kind == FieldType::File && changed {
+                    // New uploads arrive with the files issue; until then only kept names are allowed.
+                    let kept: Vec<String> = input
+                        .existing
+                        .and_then(|e| e.get(&f.name))
+                        .map(as_list)
+                        .unwrap_or_default();
+                    if as_list(&v).iter().any(|n| !kept.contains(n)) {
+                        errors.insert(
+                            f.name.clone(),
+                            ErrorData::Field(fe(
+                                "validation_invalid_file",
+                                "File uploads are not supported yet.",
+                            )),
+                        );
+                        continue;
+                    }
+                }
+                if changed || creating {
+                    draft.changed.push(f.name.clone());
+                }
+                draft.record.insert(f.name.clone(), v);
+            }
+            Err(e) => {
+                errors.insert(f.name.clone(), ErrorData::Field(e));
+            }
+        }
+    }
+    // The token key must change with the password even though it comes earlier in field order.
+    if draft.new_password.is_some() && !draft.changed.iter().any(|c| c == "tokenKey") && c.is_auth()
+    {
+        draft
+            .record
+            .insert("tokenKey".into(), json!(random_alnum(50)));
+        draft.changed.push("tokenKey".into());
+    }
+    if errors.is_empty() {
+        Ok(draft)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_normalise() {
+        for (input, want) in [
+            ("2024-01-02", "2024-01-02 00:00:00.000Z"),
+            ("2024-01-02T03:04:05Z", "2024-01-02 03:04:05.000Z"),
+            ("2024-01-02 03:04:05", "2024-01-02 03:04:05.000Z"),
+            ("2024-01-02 03:04:05.123Z", "2024-01-02 03:04:05.123Z"),
+            ("2024-01-02T03:04:05+02:00", "2024-01-02 01:04:05.000Z"),
+        ] {
+            assert_eq!(normalize_date(input).as_deref(), Some(want), "{input}");
+        }
+        assert!(normalize_date("yesterday").is_none());
+    }
+
+    #[test]
+    fn emails_and_urls() {
+        assert!(valid_email("a@example.com"));
+        assert!(!valid_email("a@b"));
+        assert!(!valid_email("not an email"));
+        assert!(valid_url("https://example.com/x?y=1"));
+        assert!(!valid_url("example.com"));
+        assert!(!valid_url("http://"));
+    }
+}

@@ -1,0 +1,324 @@
+//! Rules and client filters: PocketBase filter text plus the request's context, compiled into a
+//! dialect-neutral condition with every value bound.
+
+mod macros;
+
+use std::sync::Arc;
+
+use motorbase_filter::{
+    self as filter, Comparison, Expr, Ident, Modifier, OpKind, Operand as FOperand,
+};
+use motorbase_store::{CmpOp, Cond, Hop, Leaf, Operand, Path, Value};
+use serde_json::{Map, Value as Json};
+use thiserror::Error;
+
+use crate::collections::{Collection, FieldType, Schema};
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct AuthInfo {
+    pub collection: Arc<Collection>,
+    /// The full stored record, hidden fields included (never sent as is).
+    pub record: Map<String, Json>,
+}
+
+impl AuthInfo {
+    pub fn id(&self) -> &str {
+        self.record.get("id").and_then(Json::as_str).unwrap_or("")
+    }
+}
+
+/// What `@request.*` can see.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCtx {
+    pub auth: Option<AuthInfo>,
+    pub method: String,
+    pub headers: Map<String, Json>,
+    pub query: Map<String, Json>,
+    pub body: Map<String, Json>,
+    pub context: String,
+}
+
+impl RequestCtx {
+    pub fn is_superuser(&self) -> bool {
+        self.auth
+            .as_ref()
+            .is_some_and(|a| a.collection.is_superusers())
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum RuleError {
+    #[error("{0}")]
+    Parse(#[from] filter::ParseError),
+    #[error("unknown field {0:?}")]
+    UnknownField(String),
+    #[error("only superusers may filter by @request fields")]
+    RequestFieldForbidden,
+    #[error("{0} is not supported yet")]
+    Unsupported(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// How a filter is being compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A collection rule run for a request.
+    Rule,
+    /// A client's `filter` (or `sort`) parameter: hidden fields and, for non-superusers,
+    /// `@request.*` are refused.
+    Client,
+    /// Validating a rule when a collection is saved: any `@request` path is accepted.
+    Check,
+}
+
+pub struct Compiler<'a> {
+    pub schema: &'a Schema,
+    pub ctx: &'a RequestCtx,
+    pub mode: Mode,
+}
+
+/// Validates a rule's syntax and field names against the collection.
+pub fn check(schema: &Schema, collection: &Collection, rule: &str) -> Result<(), RuleError> {
+    let ctx = RequestCtx::default();
+    let c = Compiler {
+        schema,
+        ctx: &ctx,
+        mode: Mode::Check,
+    };
+    c.compile(collection, rule).map(|_| ())
+}
+
+fn json_to_value(v: &Json) -> Value {
+    match v {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => n
+            .as_i64()
+            .map(Value::Int)
+            .unwrap_or_else(|| Value::Float(n.as_f64().unwrap_or(0.0))),
+        Json::String(s) => Value::Text(s.clone()),
+        other => Value::Text(other.to_string()),
+    }
+}
+
+fn num(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Value::Int(n as i64)
+    } else {
+        Value::Float(n)
+    }
+}
+
+impl Compiler<'_> {
+    /// Compiles filter text; empty text is "always true".
+    pub fn compile(&self, collection: &Collection, src: &str) -> Result<Cond, RuleError> {
+        match filter::parse_filter(src)? {
+            None => Ok(Cond::True),
+            Some(e) => self.expr(collection, &e),
+        }
+    }
+
+    fn expr(&self, c: &Collection, e: &Expr) -> Result<Cond, RuleError> {
+        Ok(match e {
+            Expr::And(a, b) => Cond::And(vec![self.expr(c, a)?, self.expr(c, b)?]),
+            Expr::Or(a, b) => Cond::Or(vec![self.expr(c, a)?, self.expr(c, b)?]),
+            Expr::Cmp(cmp) => self.comparison(c, cmp)?,
+        })
+    }
+
+    fn comparison(&self, c: &Collection, cmp: &Comparison) -> Result<Cond, RuleError> {
+        let op = match cmp.op.kind {
+            OpKind::Eq => CmpOp::Eq,
+            OpKind::Neq => CmpOp::Neq,
+            OpKind::Gt => CmpOp::Gt,
+            OpKind::Gte => CmpOp::Gte,
+            OpKind::Lt => CmpOp::Lt,
+            OpKind::Lte => CmpOp::Lte,
+            OpKind::Like => CmpOp::Like,
+            OpKind::NotLike => CmpOp::NotLike,
+        };
+        let left = self.operand(c, &cmp.left)?;
+        let right = self.operand(c, &cmp.right)?;
+        Ok(Cond::Cmp {
+            left,
+            op,
+            right,
+            any: cmp.op.any,
+        })
+    }
+
+    fn operand(&self, c: &Collection, o: &FOperand) -> Result<Operand, RuleError> {
+        Ok(match o {
+            FOperand::Str(s, _) => Operand::Value(Value::Text(s.clone())),
+            FOperand::Num(n, _) => Operand::Value(num(*n)),
+            FOperand::Bool(b, _) => Operand::Value(Value::Bool(*b)),
+            FOperand::Null(_) => Operand::Value(Value::Null),
+            FOperand::Param(name, _) => {
+                return Err(RuleError::Invalid(format!(
+                    "unresolved placeholder {{:{name}}}"
+                )))
+            }
+            FOperand::Func { name, .. } => {
+                return Err(RuleError::Unsupported(format!("function {name}()")))
+            }
+            FOperand::Ident(id) => self.ident(c, id)?,
+        })
+    }
+
+    fn ident(&self, c: &Collection, id: &Ident) -> Result<Operand, RuleError> {
+        let first = id.path[0].as_str();
+        if first.starts_with('@') {
+            return self.macro_or_request(id);
+        }
+        let path = self.field_path(c, &id.path, id.modifier)?;
+        let op = Operand::Path(path);
+        Ok(if id.modifier == Some(Modifier::Lower) {
+            Operand::Lower(Box::new(op))
+        } else {
+            op
+        })
+    }
+
+    fn macro_or_request(&self, id: &Ident) -> Result<Operand, RuleError> {
+        let first = id.path[0].as_str();
+        if first == "@request" {
+            if self.mode == Mode::Client && !self.ctx.is_superuser() {
+                return Err(RuleError::RequestFieldForbidden);
+            }
+            return self.request_value(id).map(Operand::Value);
+        }
+        if first == "@collection" {
+            return Err(RuleError::Unsupported("@collection".into()));
+        }
+        if id.path.len() == 1 {
+            if let Some(v) = macros::date_macro(first) {
+                return Ok(Operand::Value(v));
+            }
+        }
+        Err(RuleError::UnknownField(id.path.join(".")))
+    }
+
+    fn request_value(&self, id: &Ident) -> Result<Value, RuleError> {
+        let path: Vec<&str> = id.path.iter().skip(1).map(String::as_str).collect();
+        let ctx = self.ctx;
+        let lookup = |map: &Map<String, Json>, key: &str| -> Value {
+            match id.modifier {
+                Some(Modifier::Isset) => Value::Bool(map.contains_key(key)),
+                Some(Modifier::Length) => Value::Int(
+                    map.get(key)
+                        .and_then(Json::as_array)
+                        .map_or(0, |a| a.len() as i64),
+                ),
+                Some(Modifier::Lower) => match map.get(key) {
+                    Some(Json::String(s)) => Value::Text(s.to_lowercase()),
+                    Some(v) => json_to_value(v),
+                    None => Value::Null,
+                },
+                _ => map.get(key).map(json_to_value).unwrap_or(Value::Null),
+            }
+        };
+        match path.as_slice() {
+            ["method"] => Ok(Value::Text(ctx.method.clone())),
+            ["context"] => Ok(Value::Text(if ctx.context.is_empty() {
+                "default".into()
+            } else {
+                ctx.context.clone()
+            })),
+            ["auth", field] => Ok(match &ctx.auth {
+                Some(a) => match *field {
+                    "collectionId" => Value::Text(a.collection.id.clone()),
+                    "collectionName" => Value::Text(a.collection.name.clone()),
+                    f => lookup(&a.record, f),
+                },
+                None => Value::Null,
+            }),
+            ["body", field] => {
+                if id.modifier == Some(Modifier::Changed) {
+                    return Err(RuleError::Unsupported("the :changed modifier".into()));
+                }
+                Ok(lookup(&ctx.body, field))
+            }
+            ["query", field] => Ok(lookup(&ctx.query, field)),
+            ["headers", field] => Ok(lookup(&ctx.headers, &field.to_lowercase())),
+            _ if self.mode == Mode::Check => Ok(Value::Null),
+            _ => Err(RuleError::UnknownField(id.path.join("."))),
+        }
+    }
+
+    /// Resolves `a.b.c` through relations and JSON, ending on a column or on each array item.
+    pub fn field_path(
+        &self,
+        c: &Collection,
+        segs: &[String],
+        modifier: Option<Modifier>,
+    ) -> Result<Path, RuleError> {
+        let mut hops = vec![];
+        let mut cur: Arc<Collection> = Arc::new(c.clone());
+        for (i, seg) in segs.iter().enumerate() {
+            let last = i + 1 == segs.len();
+            let Some(field) = cur.field(seg) else {
+                if seg.contains("_via_") {
+                    return Err(RuleError::Unsupported("back-relations (_via_)".into()));
+                }
+                return Err(RuleError::UnknownField(segs.join(".")));
+            };
+            if self.mode == Mode::Client
+                && !self.ctx.is_superuser()
+                && (field.hidden || field.kind == FieldType::Password)
+            {
+                return Err(RuleError::UnknownField(segs.join(".")));
+            }
+            if field.kind == FieldType::Password {
+                return Err(RuleError::UnknownField(segs.join(".")));
+            }
+            if last {
+                let leaf = match modifier {
+                    Some(Modifier::Length) => {
+                        if !field.is_multi() {
+                            return Err(RuleError::Invalid(format!(
+                                ":length needs a multi-valued field, {seg:?} is not"
+                            )));
+                        }
+                        Leaf::Length(field.name.clone())
+                    }
+                    Some(Modifier::Isset) | Some(Modifier::Changed) => {
+                        return Err(RuleError::Invalid(
+                            "this modifier applies only to @request.body fields".into(),
+                        ))
+                    }
+                    _ if field.is_multi() => Leaf::Each(field.name.clone()),
+                    _ => Leaf::Column(field.name.clone()),
+                };
+                return Ok(Path { hops, leaf });
+            }
+            match field.kind {
+                FieldType::Relation => {
+                    let target = self
+                        .schema
+                        .get(field.opt_str("collectionId"))
+                        .or_else(|| {
+                            (field.opt_str("collectionId") == c.id).then(|| Arc::new(c.clone()))
+                        })
+                        .ok_or_else(|| RuleError::UnknownField(segs.join(".")))?;
+                    hops.push(Hop {
+                        column: field.name.clone(),
+                        multi: field.is_multi(),
+                        table: target.name.clone(),
+                    });
+                    cur = target;
+                }
+                FieldType::Json => {
+                    let keys = segs[i + 1..].to_vec();
+                    return Ok(Path {
+                        hops,
+                        leaf: Leaf::JsonPath(field.name.clone(), keys),
+                    });
+                }
+                _ => return Err(RuleError::UnknownField(segs.join("."))),
+            }
+        }
+        Err(RuleError::UnknownField(segs.join(".")))
+    }
+}

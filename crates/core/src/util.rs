@@ -1,0 +1,83 @@
+//! Small shared pieces: timestamps in PocketBase's format and random identifiers.
+
+use chrono::{DateTime, Utc};
+use rand::distributions::{Alphanumeric, DistString};
+use rand::Rng;
+
+/// `YYYY-MM-DD HH:MM:SS.sssZ`, the format every PocketBase date uses.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string()
+}
+
+pub fn now() -> String {
+    format_time(Utc::now())
+}
+
+/// A random string of `len` lowercase letters and digits (record ids).
+pub fn random_lower(len: usize) -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
+        .collect()
+}
+
+/// A random string of `len` ASCII letters and digits (token keys, secrets).
+pub fn random_alnum(len: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), len)
+}
+
+/// Generates a value for an `autogeneratePattern` of the simple form `[charset]{n}`
+/// (the forms PocketBase's defaults use); `None` for patterns it cannot generate.
+pub fn generate_from_pattern(pattern: &str) -> Option<String> {
+    let rest = pattern.strip_prefix('[')?;
+    let (class, rest) = rest.split_once(']')?;
+    let n: usize = rest.strip_prefix('{')?.strip_suffix('}')?.parse().ok()?;
+    let mut chars = vec![];
+    let bytes: Vec<char> = class.chars().collect();
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + 2 < bytes.len() && bytes[i + 1] == '-' {
+            for c in bytes[i]..=bytes[i + 2] {
+                chars.push(c);
+            }
+            i += 3;
+        } else {
+            chars.push(bytes[i]);
+            i += 1;
+        }
+    }
+    if chars.is_empty() || n > 1000 {
+        return None;
+    }
+    let mut rng = rand::thread_rng();
+    Some(
+        (0..n)
+            .map(|_| chars[rng.gen_range(0..chars.len())])
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_generate_matching_values() {
+        let v = generate_from_pattern("[a-z0-9]{15}").unwrap();
+        assert_eq!(v.len(), 15);
+        assert!(v
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert_eq!(generate_from_pattern("[a-zA-Z0-9]{50}").unwrap().len(), 50);
+        assert!(generate_from_pattern("abc").is_none());
+    }
+
+    #[test]
+    fn time_format() {
+        let t = DateTime::parse_from_rfc3339("2024-05-06T07:08:09Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(format_time(t), "2024-05-06 07:08:09.000Z");
+    }
+}

@@ -1,0 +1,15 @@
+//! HTTP scenarios against the real binary: one module per area of the API.
+//! Every expectation was read off PocketBase 0.40.6 (see `common` for how to rerun them there).
+
+mod common;
+
+mod api {
+    mod auth;
+    mod collections;
+    mod errors;
+    mod filters;
+    mod health;
+    mod records;
+    mod rules;
+    mod settings;
+}

@@ -1,0 +1,69 @@
+//! Dialect-neutral schema changes.
+
+use crate::query::{ColumnKind, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnDef {
+    pub name: String,
+    pub kind: ColumnKind,
+    /// The value existing rows get and new rows default to.
+    pub default: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexColumn {
+    pub name: String,
+    pub desc: bool,
+    pub nocase: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDef {
+    pub name: String,
+    pub unique: bool,
+    pub table: String,
+    pub columns: Vec<IndexColumn>,
+    /// Only the partial-index form PocketBase uses by default: `WHERE col != ''`.
+    pub where_not_empty: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SchemaChange {
+    /// A record table: `id` text primary key plus the given columns.
+    CreateTable {
+        table: String,
+        columns: Vec<ColumnDef>,
+    },
+    DropTable {
+        table: String,
+    },
+    RenameTable {
+        from: String,
+        to: String,
+    },
+    AddColumn {
+        table: String,
+        column: ColumnDef,
+    },
+    DropColumn {
+        table: String,
+        column: String,
+    },
+    RenameColumn {
+        table: String,
+        from: String,
+        to: String,
+    },
+    CreateIndex(IndexDef),
+    DropIndex {
+        name: String,
+    },
+}
+
+/// Checks a table, column or index name against the identifier policy (`^[A-Za-z_][A-Za-z0-9_]*$`).
+pub fn valid_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 100
+}

@@ -1,0 +1,385 @@
+//! The embedded SQLite store: one writer thread with group commit, a pool of read connections.
+
+mod ddl;
+mod render;
+
+use std::path::Path as FsPath;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::{params_from_iter, Connection, OpenFlags};
+use tokio::sync::{oneshot, Semaphore};
+
+use crate::error::StoreError;
+use crate::query::{ColumnKind, Cond, Row, Select, Value};
+use crate::schema::SchemaChange;
+use render::{quote, Sql};
+
+const READERS: usize = 4;
+/// How many queued writes one transaction may carry (group commit).
+const MAX_GROUP: usize = 128;
+
+/// Sends a job's result back once the transaction it ran in is committed (or has failed).
+type Deliver = Box<dyn FnOnce(Option<StoreError>) + Send>;
+type Job = Box<dyn QueuedWrite>;
+
+/// A write waiting for the writer thread: it either runs (and later learns whether its
+/// transaction committed) or fails without running.
+trait QueuedWrite: Send {
+    fn run(self: Box<Self>, tx: &WriteTx) -> (bool, Deliver);
+    fn fail(self: Box<Self>, e: StoreError);
+}
+
+struct TypedWrite<F, T, E> {
+    f: F,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+impl<F, T, E> QueuedWrite for TypedWrite<F, T, E>
+where
+    F: FnOnce(&WriteTx) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    fn run(self: Box<Self>, tx: &WriteTx) -> (bool, Deliver) {
+        let res = (self.f)(tx);
+        let ok = res.is_ok();
+        let reply = self.reply;
+        let deliver: Deliver = Box::new(move |commit_err| {
+            let _ = reply.send(match commit_err {
+                Some(e) => Err(E::from(e)),
+                None => res,
+            });
+        });
+        (ok, deliver)
+    }
+    fn fail(self: Box<Self>, e: StoreError) {
+        let _ = self.reply.send(Err(E::from(e)));
+    }
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<mpsc::Sender<Job>>,
+    readers: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", "-16000")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file and starts the writer thread.
+    pub fn open(path: &FsPath) -> Result<Self, StoreError> {
+        let writer = Connection::open(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        configure(&writer)?;
+        ddl::bootstrap(&writer)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            configure(&r)?;
+            readers.push(r);
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        thread::Builder::new()
+            .name("motorbase-writer".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(tx),
+                readers: Mutex::new(readers),
+                permits: Semaphore::new(READERS),
+            }),
+        })
+    }
+
+    /// Runs `f` inside the write transaction, in a savepoint of its own: an error rolls back only
+    /// this job. Resolves once the transaction carrying it has committed.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&WriteTx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T, E>>();
+        let job: Job = Box::new(TypedWrite { f, reply: tx });
+        {
+            let sender = self
+                .inner
+                .writer
+                .lock()
+                .map_err(|_| E::from(StoreError::WriterGone))?;
+            sender
+                .send(job)
+                .map_err(|_| E::from(StoreError::WriterGone))?;
+        }
+        rx.await.map_err(|_| E::from(StoreError::WriterGone))?
+    }
+
+    /// Runs `f` on a read-only connection from the pool, off the async runtime.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Reader) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| E::from(StoreError::Other("reader pool closed".into())))?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner
+                .readers
+                .lock()
+                .map_err(|_| E::from(StoreError::Other("reader pool poisoned".into())))?
+                .pop()
+                .ok_or_else(|| E::from(StoreError::Other("no reader available".into())))?;
+            let res = f(&Reader { conn: &conn });
+            if let Ok(mut pool) = inner.readers.lock() {
+                pool.push(conn);
+            }
+            res
+        })
+        .await
+        .map_err(|e| E::from(StoreError::Other(e.to_string())))?
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    let wtx = WriteTx {
+        reader: Reader { conn: &conn },
+    };
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let msg = e.to_string();
+            for job in jobs {
+                job.fail(StoreError::Other(msg.clone()));
+            }
+            continue;
+        }
+        let mut delivers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                tracing::error!("savepoint failed: {e}");
+            }
+            let (ok, deliver) = job.run(&wtx);
+            let end = if ok {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            if let Err(e) = conn.execute_batch(end) {
+                tracing::error!("savepoint end failed: {e}");
+            }
+            delivers.push(deliver);
+        }
+        match conn.execute_batch("COMMIT") {
+            Ok(()) => delivers.into_iter().for_each(|d| d(None)),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                let msg = e.to_string();
+                delivers
+                    .into_iter()
+                    .for_each(|d| d(Some(StoreError::Other(format!("commit failed: {msg}")))));
+            }
+        }
+    }
+}
+
+fn to_sql(v: &Value) -> SqlValue {
+    match v {
+        Value::Null => SqlValue::Null,
+        Value::Bool(b) => SqlValue::Integer(*b as i64),
+        Value::Int(i) => SqlValue::Integer(*i),
+        Value::Float(f) => SqlValue::Real(*f),
+        Value::Text(s) => SqlValue::Text(s.clone()),
+    }
+}
+
+/// Decodes one column by its kind; integral reals come back as integers (`30`, not `30.0`).
+fn decode(v: ValueRef<'_>, kind: ColumnKind) -> serde_json::Value {
+    use serde_json::Value as J;
+    match (kind, v) {
+        (_, ValueRef::Null) => match kind {
+            ColumnKind::Text => J::String(String::new()),
+            ColumnKind::Number => J::from(0),
+            ColumnKind::Bool => J::Bool(false),
+            ColumnKind::Json => J::Null,
+        },
+        (ColumnKind::Bool, ValueRef::Integer(i)) => J::Bool(i != 0),
+        (ColumnKind::Bool, ValueRef::Real(f)) => J::Bool(f != 0.0),
+        (ColumnKind::Bool, ValueRef::Text(t)) => J::Bool(matches!(t, b"1" | b"true" | b"TRUE")),
+        (ColumnKind::Json, ValueRef::Text(t)) => serde_json::from_slice(t).unwrap_or(J::Null),
+        (_, ValueRef::Integer(i)) => J::from(i),
+        (_, ValueRef::Real(f)) => number(f),
+        (ColumnKind::Number, ValueRef::Text(t)) => std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .map(number)
+            .unwrap_or(J::from(0)),
+        (_, ValueRef::Text(t)) => J::String(String::from_utf8_lossy(t).into_owned()),
+        (_, ValueRef::Blob(b)) => J::String(String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+fn number(f: f64) -> serde_json::Value {
+    if f.fract() == 0.0 && f.abs() < 9.0e15 {
+        serde_json::Value::from(f as i64)
+    } else {
+        serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::from(0))
+    }
+}
+
+/// Read access: available on pooled read connections and inside the write transaction.
+pub struct Reader<'c> {
+    conn: &'c Connection,
+}
+
+impl Reader<'_> {
+    pub fn select(&self, q: &Select) -> Result<Vec<Row>, StoreError> {
+        let mut sql = Sql::default();
+        sql.select(q)?;
+        let mut stmt = self.conn.prepare_cached(&sql.text)?;
+        let mut rows = stmt.query(params_from_iter(sql.params.iter().map(to_sql)))?;
+        let mut out = vec![];
+        while let Some(row) = rows.next()? {
+            let mut r = Vec::with_capacity(q.columns.len());
+            for (i, (_, kind)) in q.columns.iter().enumerate() {
+                r.push(decode(row.get_ref(i)?, *kind));
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    pub fn count(&self, table: &str, filter: &Cond) -> Result<u64, StoreError> {
+        let mut sql = Sql::default();
+        sql.count(table, filter)?;
+        let mut stmt = self.conn.prepare_cached(&sql.text)?;
+        let n: i64 = stmt.query_row(params_from_iter(sql.params.iter().map(to_sql)), |r| {
+            r.get(0)
+        })?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Whether a table exists (used to refuse a collection name that clashes with one).
+    pub fn table_exists(&self, table: &str) -> Result<bool, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ?1 COLLATE NOCASE")?;
+        Ok(stmt.exists([table])?)
+    }
+}
+
+/// The write transaction handed to a job. Dereferences to [`Reader`] so a job reads its own writes.
+pub struct WriteTx<'c> {
+    reader: Reader<'c>,
+}
+
+impl<'c> std::ops::Deref for WriteTx<'c> {
+    type Target = Reader<'c>;
+    fn deref(&self) -> &Reader<'c> {
+        &self.reader
+    }
+}
+
+impl WriteTx<'_> {
+    fn conn(&self) -> &Connection {
+        self.reader.conn
+    }
+
+    pub fn insert(&self, table: &str, values: &[(String, Value)]) -> Result<(), StoreError> {
+        let cols = values
+            .iter()
+            .map(|(c, _)| quote(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let marks = vec!["?"; values.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({marks})",
+            quote(table)?,
+            cols.join(", ")
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        stmt.execute(params_from_iter(values.iter().map(|(_, v)| to_sql(v))))
+            .map_err(StoreError::from_sqlite)?;
+        Ok(())
+    }
+
+    /// Updates the row with `id`; returns whether it existed.
+    pub fn update(
+        &self,
+        table: &str,
+        id: &str,
+        values: &[(String, Value)],
+    ) -> Result<bool, StoreError> {
+        if values.is_empty() {
+            return Ok(true);
+        }
+        let sets = values
+            .iter()
+            .map(|(c, _)| quote(c).map(|c| format!("{c} = ?")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let sql = format!(
+            "UPDATE {} SET {} WHERE \"id\" = ?",
+            quote(table)?,
+            sets.join(", ")
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let mut params: Vec<SqlValue> = values.iter().map(|(_, v)| to_sql(v)).collect();
+        params.push(SqlValue::Text(id.to_string()));
+        let n = stmt
+            .execute(params_from_iter(params))
+            .map_err(StoreError::from_sqlite)?;
+        Ok(n > 0)
+    }
+
+    pub fn delete(&self, table: &str, id: &str) -> Result<bool, StoreError> {
+        let sql = format!("DELETE FROM {} WHERE \"id\" = ?", quote(table)?);
+        let n = self
+            .conn()
+            .prepare_cached(&sql)?
+            .execute([id])
+            .map_err(StoreError::from_sqlite)?;
+        Ok(n > 0)
+    }
+
+    pub fn delete_all(&self, table: &str) -> Result<u64, StoreError> {
+        let sql = format!("DELETE FROM {}", quote(table)?);
+        Ok(self.conn().execute(&sql, [])? as u64)
+    }
+
+    pub fn apply(&self, change: &SchemaChange) -> Result<(), StoreError> {
+        ddl::apply(self.conn(), change)
+    }
+}

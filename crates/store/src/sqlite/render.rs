@@ -1,0 +1,473 @@
+//! Renders dialect-neutral queries into SQLite SQL. Every value becomes a bound parameter; every
+//! identifier has passed [`valid_identifier`] and is double-quoted.
+
+use crate::error::StoreError;
+use crate::query::{CmpOp, Cond, Leaf, Operand, Path, Select, SortKey, Value};
+use crate::schema::valid_identifier;
+
+/// SQL text under construction with its positional parameters.
+#[derive(Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub params: Vec<Value>,
+    aliases: usize,
+}
+
+pub(crate) fn quote(name: &str) -> Result<String, StoreError> {
+    if valid_identifier(name) {
+        Ok(format!("\"{name}\""))
+    } else {
+        Err(StoreError::InvalidIdentifier(name.to_string()))
+    }
+}
+
+/// The FROM items and join conditions a multi-valued path needs, plus its leaf expression.
+struct Chain {
+    from: Vec<String>,
+    conds: Vec<String>,
+    leaf: String,
+}
+
+/// Quotes a JSON path key list into a `$."a"."b"[0]` path string (bound as a parameter).
+fn json_path(keys: &[String]) -> String {
+    let mut p = String::from("$");
+    for k in keys {
+        if !k.is_empty() && k.chars().all(|c| c.is_ascii_digit()) {
+            p.push_str(&format!("[{k}]"));
+        } else {
+            p.push_str(&format!(
+                ".\"{}\"",
+                k.replace('\\', "\\\\").replace('"', "\\\"")
+            ));
+        }
+    }
+    p
+}
+
+/// A JSON array column made safe for json_each: non-JSON text counts as an empty array.
+fn as_array(col: &str) -> String {
+    format!("(CASE WHEN json_valid({col}) AND json_type({col}) = 'array' THEN {col} ELSE '[]' END)")
+}
+
+impl Sql {
+    fn bind(&mut self, v: Value) {
+        self.text.push('?');
+        self.params.push(v);
+    }
+
+    fn alias(&mut self, prefix: &str) -> String {
+        self.aliases += 1;
+        format!("{prefix}{}", self.aliases)
+    }
+
+    /// Renders a leaf of `alias` into an expression; `Each` only inside a chain.
+    fn leaf_expr(&mut self, alias: &str, leaf: &Leaf) -> Result<(String, Vec<Value>), StoreError> {
+        Ok(match leaf {
+            Leaf::Column(c) => (format!("{alias}.{}", quote(c)?), vec![]),
+            Leaf::JsonPath(c, keys) => (
+                format!("json_extract({alias}.{}, ?)", quote(c)?),
+                vec![Value::Text(json_path(keys))],
+            ),
+            Leaf::Length(c) => (
+                format!(
+                    "json_array_length({})",
+                    as_array(&format!("{alias}.{}", quote(c)?))
+                ),
+                vec![],
+            ),
+            Leaf::Each(c) => (format!("{alias}.{}", quote(c)?), vec![]),
+        })
+    }
+
+    /// A single-valued path as a scalar expression (nested subqueries through relations).
+    fn scalar_path(&mut self, alias: &str, path: &Path) -> Result<(), StoreError> {
+        match path.hops.split_first() {
+            None => {
+                let (e, params) = self.leaf_expr(alias, &path.leaf)?;
+                self.push_with_params(&e, params);
+            }
+            Some((hop, rest)) => {
+                let t = self.alias("_t");
+                self.text.push_str("(SELECT ");
+                self.scalar_path(
+                    &t,
+                    &Path {
+                        hops: rest.to_vec(),
+                        leaf: path.leaf.clone(),
+                    },
+                )?;
+                self.text.push_str(&format!(
+                    " FROM {} {t} WHERE {t}.\"id\" = {alias}.{} LIMIT 1)",
+                    quote(&hop.table)?,
+                    quote(&hop.column)?
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Splices an expression containing `?` placeholders with their parameters.
+    fn push_with_params(&mut self, expr: &str, params: Vec<Value>) {
+        self.text.push_str(expr);
+        self.params.extend(params);
+    }
+
+    /// A multi-valued path as FROM items, conditions and a leaf expression. Parameters of the
+    /// leaf are returned in the chain's own text and must be bound where the leaf is used.
+    fn chain(
+        &mut self,
+        root: &str,
+        path: &Path,
+        leaf_params: &mut Vec<Value>,
+    ) -> Result<Chain, StoreError> {
+        let mut from = vec![];
+        let mut conds = vec![];
+        let mut prev = root.to_string();
+        for hop in &path.hops {
+            let t = self.alias("_t");
+            let col = format!("{prev}.{}", quote(&hop.column)?);
+            if hop.multi {
+                let j = self.alias("_j");
+                from.push(format!("json_each({}) {j}", as_array(&col)));
+                from.push(format!("{} {t}", quote(&hop.table)?));
+                conds.push(format!("{t}.\"id\" = {j}.value"));
+            } else {
+                from.push(format!("{} {t}", quote(&hop.table)?));
+                conds.push(format!("{t}.\"id\" = {col}"));
+            }
+            prev = t;
+        }
+        let leaf = match &path.leaf {
+            Leaf::Each(c) => {
+                let j = self.alias("_j");
+                from.push(format!(
+                    "json_each({}) {j}",
+                    as_array(&format!("{prev}.{}", quote(c)?))
+                ));
+                format!("{j}.value")
+            }
+            other => {
+                let (e, params) = self.leaf_expr(&prev, other)?;
+                leaf_params.extend(params);
+                e
+            }
+        };
+        Ok(Chain { from, conds, leaf })
+    }
+
+    pub fn cond(&mut self, root: &str, c: &Cond) -> Result<(), StoreError> {
+        match c {
+            Cond::True => self.text.push('1'),
+            Cond::False => self.text.push('0'),
+            Cond::And(items) | Cond::Or(items) => {
+                if items.is_empty() {
+                    self.text
+                        .push_str(if matches!(c, Cond::And(_)) { "1" } else { "0" });
+                    return Ok(());
+                }
+                let sep = if matches!(c, Cond::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                self.text.push('(');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.text.push_str(sep);
+                    }
+                    self.cond(root, item)?;
+                }
+                self.text.push(')');
+            }
+            Cond::Not(inner) => {
+                self.text.push_str("NOT (");
+                self.cond(root, inner)?;
+                self.text.push(')');
+            }
+            Cond::Cmp {
+                left,
+                op,
+                right,
+                any,
+            } => self.comparison(root, left, *op, right, *any)?,
+            Cond::IdIn(ids) => {
+                if ids.is_empty() {
+                    self.text.push('0');
+                    return Ok(());
+                }
+                self.text.push_str(&format!("{root}.\"id\" IN ("));
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        self.text.push_str(", ");
+                    }
+                    self.bind(Value::Text(id.clone()));
+                }
+                self.text.push(')');
+            }
+        }
+        Ok(())
+    }
+
+    fn comparison(
+        &mut self,
+        root: &str,
+        left: &Operand,
+        op: CmpOp,
+        right: &Operand,
+        any: bool,
+    ) -> Result<(), StoreError> {
+        let lm = multi_path(left);
+        let rm = multi_path(right);
+        if lm.is_none() && rm.is_none() {
+            return self.simple_cmp(root, left, op, right, &Substitute::default());
+        }
+        // Multi-valued operands become a correlated subquery over their items.
+        let mut subst = Substitute::default();
+        let mut from = vec![];
+        let mut conds = vec![];
+        for (is_left, p) in [(true, lm), (false, rm)] {
+            if let Some(p) = p {
+                let mut leaf_params = vec![];
+                let ch = self.chain(root, p, &mut leaf_params)?;
+                from.extend(ch.from);
+                conds.extend(ch.conds);
+                let slot = (ch.leaf, leaf_params);
+                if is_left {
+                    subst.left = Some(slot);
+                } else {
+                    subst.right = Some(slot);
+                }
+            }
+        }
+        let items = format!(
+            "SELECT 1 FROM {}{}",
+            from.join(", "),
+            if conds.is_empty() {
+                String::new()
+            } else {
+                format!(" WHERE {}", conds.join(" AND "))
+            }
+        );
+        let and_or_where = if conds.is_empty() { " WHERE " } else { " AND " };
+        if any {
+            self.text
+                .push_str(&format!("EXISTS ({items}{and_or_where}"));
+            self.simple_cmp(root, left, op, right, &subst)?;
+            self.text.push(')');
+        } else {
+            // Every item must match; with no items the comparison sees NULL (as `''`).
+            self.text.push_str(&format!(
+                "(CASE WHEN EXISTS ({items}) THEN NOT EXISTS ({items}{and_or_where}NOT IFNULL("
+            ));
+            self.simple_cmp(root, left, op, right, &subst)?;
+            self.text.push_str(", 0)) ELSE IFNULL(");
+            let nulls = Substitute {
+                left: subst.left.as_ref().map(|_| ("NULL".to_string(), vec![])),
+                right: subst.right.as_ref().map(|_| ("NULL".to_string(), vec![])),
+            };
+            self.simple_cmp(root, left, op, right, &nulls)?;
+            self.text.push_str(", 0) END)");
+        }
+        Ok(())
+    }
+
+    fn operand(
+        &mut self,
+        root: &str,
+        o: &Operand,
+        slot: Option<&(String, Vec<Value>)>,
+    ) -> Result<(), StoreError> {
+        match o {
+            Operand::Value(v) => self.bind(v.clone()),
+            Operand::Path(p) => match slot {
+                Some((expr, params)) if p.is_multi() => self.push_with_params(expr, params.clone()),
+                _ => self.scalar_path(root, p)?,
+            },
+            Operand::Lower(inner) => {
+                self.text.push_str("LOWER(");
+                self.operand(root, inner, slot)?;
+                self.text.push(')');
+            }
+        }
+        Ok(())
+    }
+
+    fn simple_cmp(
+        &mut self,
+        root: &str,
+        left: &Operand,
+        op: CmpOp,
+        right: &Operand,
+        subst: &Substitute,
+    ) -> Result<(), StoreError> {
+        let l_empty = matches!(left, Operand::Value(v) if v.is_empty());
+        let r_empty = matches!(right, Operand::Value(v) if v.is_empty());
+        let l_known = matches!(left, Operand::Value(v) if !v.is_empty());
+        let r_known = matches!(right, Operand::Value(v) if !v.is_empty());
+        let sl = subst.left.as_ref();
+        let sr = subst.right.as_ref();
+        match op {
+            CmpOp::Eq | CmpOp::Neq => {
+                let eq = op == CmpOp::Eq;
+                if l_empty && r_empty {
+                    self.text.push_str(if eq { "1" } else { "0" });
+                } else if l_known || r_known {
+                    self.operand(root, left, sl)?;
+                    self.text.push_str(if eq { " = " } else { " IS NOT " });
+                    self.operand(root, right, sr)?;
+                } else if l_empty || r_empty {
+                    let (o, s) = if l_empty { (right, sr) } else { (left, sl) };
+                    self.text.push('(');
+                    self.operand(root, o, s)?;
+                    self.text
+                        .push_str(if eq { " = '' OR " } else { " != '' AND " });
+                    self.operand(root, o, s)?;
+                    self.text
+                        .push_str(if eq { " IS NULL)" } else { " IS NOT NULL)" });
+                } else {
+                    self.text.push_str("COALESCE(");
+                    self.operand(root, left, sl)?;
+                    self.text.push_str(if eq {
+                        ", '') = COALESCE("
+                    } else {
+                        ", '') IS NOT COALESCE("
+                    });
+                    self.operand(root, right, sr)?;
+                    self.text.push_str(", '')");
+                }
+            }
+            CmpOp::Gt | CmpOp::Gte | CmpOp::Lt | CmpOp::Lte => {
+                let sym = match op {
+                    CmpOp::Gt => " > ",
+                    CmpOp::Gte => " >= ",
+                    CmpOp::Lt => " < ",
+                    _ => " <= ",
+                };
+                self.operand(root, left, sl)?;
+                self.text.push_str(sym);
+                self.operand(root, right, sr)?;
+            }
+            CmpOp::Like | CmpOp::NotLike => {
+                self.operand(root, left, sl)?;
+                self.text.push_str(if op == CmpOp::Like {
+                    " LIKE "
+                } else {
+                    " NOT LIKE "
+                });
+                match right {
+                    Operand::Value(v) => self.bind(Value::Text(like_pattern(v))),
+                    other => {
+                        self.text.push_str("('%' || ");
+                        self.operand(root, other, sr)?;
+                        self.text.push_str(" || '%')");
+                    }
+                }
+                self.text.push_str(" ESCAPE '\\'");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn select(&mut self, q: &Select) -> Result<(), StoreError> {
+        let table = quote(&q.table)?;
+        let cols = q
+            .columns
+            .iter()
+            .map(|(c, _)| quote(c).map(|c| format!("_r.{c}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.text.push_str(&format!(
+            "SELECT {} FROM {table} _r WHERE ",
+            cols.join(", ")
+        ));
+        self.cond("_r", &q.filter)?;
+        self.order(&q.sort)?;
+        if let Some(limit) = q.limit {
+            self.text.push_str(" LIMIT ");
+            self.bind(Value::Int(limit as i64));
+            self.text.push_str(" OFFSET ");
+            self.bind(Value::Int(q.offset as i64));
+        }
+        Ok(())
+    }
+
+    pub fn count(&mut self, table: &str, filter: &Cond) -> Result<(), StoreError> {
+        self.text
+            .push_str(&format!("SELECT COUNT(*) FROM {} _r WHERE ", quote(table)?));
+        self.cond("_r", filter)
+    }
+
+    fn order(&mut self, sort: &[SortKey]) -> Result<(), StoreError> {
+        for (i, key) in sort.iter().enumerate() {
+            self.text.push_str(if i == 0 { " ORDER BY " } else { ", " });
+            match key {
+                SortKey::Random => self.text.push_str("RANDOM()"),
+                SortKey::RowId { desc } => self.text.push_str(if *desc {
+                    "_r.rowid DESC"
+                } else {
+                    "_r.rowid ASC"
+                }),
+                SortKey::By { operand, desc } => {
+                    self.operand("_r", operand, None)?;
+                    self.text.push_str(if *desc { " DESC" } else { " ASC" });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Substitute {
+    left: Option<(String, Vec<Value>)>,
+    right: Option<(String, Vec<Value>)>,
+}
+
+fn multi_path(o: &Operand) -> Option<&Path> {
+    match o {
+        Operand::Path(p) if p.is_multi() => Some(p),
+        Operand::Lower(inner) => multi_path(inner),
+        _ => None,
+    }
+}
+
+/// PocketBase's `~`: a plain string matches anywhere; one with its own `%` is used as given.
+fn like_pattern(v: &Value) -> String {
+    let s = match v {
+        Value::Null => String::new(),
+        Value::Bool(b) => (if *b { "1" } else { "0" }).to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Text(s) => s.clone(),
+    };
+    if s.contains('%') {
+        s
+    } else {
+        format!("%{}%", s.replace('\\', "\\\\").replace('_', "\\_"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_paths_are_quoted() {
+        assert_eq!(
+            json_path(&["a".into(), "0".into(), "b\"c".into()]),
+            "$.\"a\"[0].\"b\\\"c\""
+        );
+    }
+
+    #[test]
+    fn like_patterns() {
+        assert_eq!(like_pattern(&Value::Text("a_b".into())), "%a\\_b%");
+        assert_eq!(like_pattern(&Value::Text("ab%".into())), "ab%");
+    }
+
+    #[test]
+    fn identifiers_are_refused_when_unsafe() {
+        assert!(quote("posts").is_ok());
+        assert!(quote("posts\"; DROP").is_err());
+        assert!(quote("1abc").is_err());
+    }
+}
