@@ -23,13 +23,22 @@ impl ApiError {
         }
     }
     pub fn bad_request() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "Something went wrong while processing your request.")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "Something went wrong while processing your request.",
+        )
     }
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "The requested resource wasn't found.")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "The requested resource wasn't found.",
+        )
     }
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "The request requires valid record authorization token.")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "The request requires valid record authorization token.",
+        )
     }
     pub fn forbidden(message: &str) -> Self {
         Self::new(StatusCode::FORBIDDEN, message)
@@ -54,7 +63,10 @@ impl From<CoreError> for ApiError {
             }
             CoreError::Internal(err) => {
                 tracing::error!(error = %err, "internal error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong while processing your request.")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong while processing your request.",
+                )
             }
         }
     }
@@ -62,7 +74,8 @@ impl From<CoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"status": self.status.as_u16(), "message": self.message, "data": self.data});
+        let body =
+            json!({"status": self.status.as_u16(), "message": self.message, "data": self.data});
         (self.status, Json(body)).into_response()
     }
 }

@@ -23,15 +23,27 @@ pub struct Ctx(pub RequestCtx);
 impl FromRequestParts<Arc<AppState>> for Ctx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
-        let auth = match parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-            Some(h) if !h.trim().is_empty() => motorbase_core::auth::authenticate(&state.backend, h).await,
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let auth = match parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(h) if !h.trim().is_empty() => {
+                motorbase_core::auth::authenticate(&state.backend, h).await
+            }
             _ => None,
         };
         let mut headers = Map::new();
         for (k, v) in &parts.headers {
             if let Ok(s) = v.to_str() {
-                headers.insert(k.as_str().to_lowercase().replace('-', "_"), Json::String(s.to_string()));
+                headers.insert(
+                    k.as_str().to_lowercase().replace('-', "_"),
+                    Json::String(s.to_string()),
+                );
             }
         }
         let query: HashMap<String, String> = parts
@@ -43,7 +55,10 @@ impl FromRequestParts<Arc<AppState>> for Ctx {
             auth,
             method: parts.method.as_str().to_string(),
             headers,
-            query: query.into_iter().map(|(k, v)| (k, Json::String(v))).collect(),
+            query: query
+                .into_iter()
+                .map(|(k, v)| (k, Json::String(v)))
+                .collect(),
             body: Map::new(),
             context: "default".into(),
         }))
@@ -75,13 +90,18 @@ impl FromRequest<Arc<AppState>> for Body {
             .unwrap_or("")
             .to_lowercase();
         if ctype.starts_with("multipart/form-data") {
-            let mut mp = Multipart::from_request(req, state).await.map_err(|_| ApiError::bad_request())?;
+            let mut mp = Multipart::from_request(req, state)
+                .await
+                .map_err(|_| ApiError::bad_request())?;
             let mut map = Map::new();
             while let Some(field) = mp.next_field().await.map_err(|_| ApiError::bad_request())? {
                 let name = field.name().unwrap_or("").to_string();
                 if field.file_name().is_some() {
                     // File storage arrives with the files issue; refuse clearly until then.
-                    return Err(ApiError::new(StatusCode::BAD_REQUEST, "File uploads are not supported yet."));
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "File uploads are not supported yet.",
+                    ));
                 }
                 let text = field.text().await.map_err(|_| ApiError::bad_request())?;
                 if name == "@jsonPayload" {
@@ -90,23 +110,53 @@ impl FromRequest<Arc<AppState>> for Body {
                     }
                     continue;
                 }
-                match map.get_mut(&name) {
-                    Some(Json::Array(a)) => a.push(Json::String(text)),
-                    Some(prev) => {
-                        let first = prev.take();
-                        *prev = Json::Array(vec![first, Json::String(text)]);
-                    }
-                    None => {
-                        map.insert(name, Json::String(text));
-                    }
-                }
+                push_value(&mut map, name, Json::String(text));
             }
             return Ok(Body(map));
         }
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
             .await
-            .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large."))?;
+            .map_err(|_| {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large.")
+            })?;
+        if ctype.starts_with("application/x-www-form-urlencoded") {
+            return Ok(Body(form_fields(&bytes)));
+        }
+        if ctype.starts_with("text/plain") {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "Unsupported Content-Type.",
+            ));
+        }
         Ok(Body(parse_json_object(&bytes)?))
+    }
+}
+
+/// A urlencoded form as an object; a repeated name becomes a list.
+fn form_fields(bytes: &Bytes) -> Map<String, Json> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut map = Map::new();
+    let uri: Option<axum::http::Uri> = format!("/?{text}").parse().ok();
+    let pairs = uri
+        .and_then(|u| axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&u).ok())
+        .map(|q| q.0)
+        .unwrap_or_default();
+    for (name, value) in pairs {
+        push_value(&mut map, name, Json::String(value));
+    }
+    map
+}
+
+fn push_value(map: &mut Map<String, Json>, name: String, value: Json) {
+    match map.get_mut(&name) {
+        Some(Json::Array(a)) => a.push(value),
+        Some(prev) => {
+            let first = prev.take();
+            *prev = Json::Array(vec![first, value]);
+        }
+        None => {
+            map.insert(name, value);
+        }
     }
 }
 
@@ -130,7 +180,9 @@ impl FromRequest<Arc<AppState>> for JsonBody {
     async fn from_request(req: Request, _state: &Arc<AppState>) -> Result<Self, ApiError> {
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
             .await
-            .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large."))?;
+            .map_err(|_| {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large.")
+            })?;
         parse_json_object(&bytes).map(|o| JsonBody(Json::Object(o)))
     }
 }
@@ -142,7 +194,13 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        Ok(QueryMap(parts.uri.query().map(serde_urlencoded_pairs).unwrap_or_default()))
+        Ok(QueryMap(
+            parts
+                .uri
+                .query()
+                .map(serde_urlencoded_pairs)
+                .unwrap_or_default(),
+        ))
     }
 }
 
@@ -152,7 +210,9 @@ impl Ctx {
     pub fn require_superuser(&self) -> Result<(), ApiError> {
         match &self.0.auth {
             None => Err(ApiError::unauthorized()),
-            Some(_) if !self.0.is_superuser() => Err(ApiError::forbidden("The authorized record is not allowed to perform this action.")),
+            Some(_) if !self.0.is_superuser() => Err(ApiError::forbidden(
+                "The authorized record is not allowed to perform this action.",
+            )),
             Some(_) => Ok(()),
         }
     }

@@ -28,17 +28,30 @@ pub fn router(backend: Arc<Backend>) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_headers(Any)
-        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE, Method::OPTIONS]);
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ]);
     Router::new()
         .route("/api/health", get(health::health).head(health::health))
-        .route("/api/collections", get(collections::list::handler).post(collections::create::handler))
+        .route(
+            "/api/collections",
+            get(collections::list::handler).post(collections::create::handler),
+        )
         .route(
             "/api/collections/{collection}",
             get(collections::view::handler)
                 .patch(collections::update::handler)
                 .delete(collections::delete::handler),
         )
-        .route("/api/collections/{collection}/truncate", axum::routing::delete(collections::truncate::handler))
+        .route(
+            "/api/collections/{collection}/truncate",
+            axum::routing::delete(collections::truncate::handler),
+        )
         .route(
             "/api/collections/{collection}/records",
             get(records::list::handler).post(records::create::handler),
@@ -49,9 +62,18 @@ pub fn router(backend: Arc<Backend>) -> Router {
                 .patch(records::update::handler)
                 .delete(records::delete::handler),
         )
-        .route("/api/collections/{collection}/auth-with-password", post(auth::with_password::handler))
-        .route("/api/collections/{collection}/auth-refresh", post(auth::refresh::handler))
-        .route("/api/settings", get(settings::get::handler).patch(settings::update::handler))
+        .route(
+            "/api/collections/{collection}/auth-with-password",
+            post(auth::with_password::handler),
+        )
+        .route(
+            "/api/collections/{collection}/auth-refresh",
+            post(auth::refresh::handler),
+        )
+        .route(
+            "/api/settings",
+            get(settings::get::handler).patch(settings::update::handler),
+        )
         .fallback(|| async { ApiError::not_found() })
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(extract::MAX_BODY))

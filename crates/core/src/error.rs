@@ -10,6 +10,9 @@ use thiserror::Error;
 pub struct FieldError {
     pub code: String,
     pub message: String,
+    /// The values the message mentions (`{"min": 3}`), as PocketBase sends them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<serde_json::Value>,
 }
 
 impl FieldError {
@@ -17,7 +20,12 @@ impl FieldError {
         FieldError {
             code: code.to_string(),
             message: message.into(),
+            params: None,
         }
+    }
+    pub fn with_params(mut self, params: serde_json::Value) -> Self {
+        self.params = Some(params);
+        self
     }
     pub fn required() -> Self {
         Self::new("validation_required", "Cannot be blank.")

@@ -156,12 +156,10 @@ impl Lexer<'_> {
                 self.pos = start + 1 + i + c.len_utf8();
                 return Ok(TokenKind::Str(out));
             }
-            if c == '\\' {
-                // Any escaped char is taken literally: covers \' \" \\ and keeps unknown ones.
-                match chars.next() {
-                    Some((_, escaped)) => out.push(escaped),
-                    None => break,
-                }
+            if c == '\\' && self.src[start + 1 + i + 1..].starts_with(quote) {
+                // As PocketBase: only an escaped closing quote is unescaped; other backslashes stay.
+                chars.next();
+                out.push(quote);
             } else {
                 out.push(c);
             }

@@ -35,6 +35,9 @@ pub struct Hop {
     pub column: String,
     pub multi: bool,
     pub table: String,
+    /// A condition the related row must also meet (the related collection's rule for the
+    /// caller), evaluated with the related row as its root.
+    pub cond: Option<Box<Cond>>,
 }
 
 /// What a path ends on, in the last table reached.

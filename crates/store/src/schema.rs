@@ -54,6 +54,13 @@ pub enum SchemaChange {
         from: String,
         to: String,
     },
+    /// Rewrites a select/relation/file column between one value and a JSON array of values,
+    /// keeping the data (a list keeps its first item when it becomes single).
+    ChangeMultiplicity {
+        table: String,
+        column: String,
+        to_multi: bool,
+    },
     CreateIndex(IndexDef),
     DropIndex {
         name: String,

@@ -10,7 +10,11 @@ use crate::extract::{Ctx, JsonBody};
 use crate::AppState;
 
 /// `POST /api/collections`.
-pub async fn handler(State(state): State<Arc<AppState>>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Json<Value>> {
+pub async fn handler(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
     ctx.require_superuser()?;
     let c = create_collection(&state.backend, &body).await?;
     Ok(Json(public_json(&c)))

@@ -9,7 +9,11 @@ use crate::extract::Ctx;
 use crate::AppState;
 
 /// `DELETE /api/collections/{idOrName}/truncate`: removes every record.
-pub async fn handler(State(state): State<Arc<AppState>>, ctx: Ctx, Path(name): Path<String>) -> ApiResult<StatusCode> {
+pub async fn handler(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
     ctx.require_superuser()?;
     truncate_collection(&state.backend, &name).await?;
     Ok(StatusCode::NO_CONTENT)

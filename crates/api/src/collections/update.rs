@@ -10,7 +10,12 @@ use crate::extract::{Ctx, JsonBody};
 use crate::AppState;
 
 /// `PATCH /api/collections/{idOrName}`: fields are matched by id, so renames keep data.
-pub async fn handler(State(state): State<Arc<AppState>>, ctx: Ctx, Path(name): Path<String>, JsonBody(body): JsonBody) -> ApiResult<Json<Value>> {
+pub async fn handler(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
     ctx.require_superuser()?;
     let c = update_collection(&state.backend, &name, &body).await?;
     Ok(Json(public_json(&c)))

@@ -10,8 +10,16 @@ use crate::extract::Ctx;
 use crate::AppState;
 
 /// `GET /api/collections/{idOrName}`.
-pub async fn handler(State(state): State<Arc<AppState>>, ctx: Ctx, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn handler(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
     ctx.require_superuser()?;
-    let c = state.backend.schema().get(&name).ok_or_else(ApiError::not_found)?;
+    let c = state
+        .backend
+        .schema()
+        .get(&name)
+        .ok_or_else(ApiError::not_found)?;
     Ok(Json(public_json(&c)))
 }

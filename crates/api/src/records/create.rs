@@ -11,6 +11,14 @@ use crate::extract::{Body, Ctx, QueryMap};
 use crate::AppState;
 
 /// `POST /api/collections/{c}/records` (JSON or multipart form) under the createRule.
-pub async fn handler(State(state): State<Arc<AppState>>, Ctx(ctx): Ctx, Path(collection): Path<String>, QueryMap(q): QueryMap, Body(body): Body) -> ApiResult<Json<Value>> {
-    Ok(Json(create(&state.backend, &collection, body, write_options(&q), ctx).await?))
+pub async fn handler(
+    State(state): State<Arc<AppState>>,
+    Ctx(ctx): Ctx,
+    Path(collection): Path<String>,
+    QueryMap(q): QueryMap,
+    Body(body): Body,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        create(&state.backend, &collection, body, write_options(&q), ctx).await?,
+    ))
 }

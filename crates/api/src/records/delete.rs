@@ -9,7 +9,11 @@ use crate::extract::Ctx;
 use crate::AppState;
 
 /// `DELETE /api/collections/{c}/records/{id}` under the deleteRule, with cascades.
-pub async fn handler(State(state): State<Arc<AppState>>, Ctx(ctx): Ctx, Path((collection, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+pub async fn handler(
+    State(state): State<Arc<AppState>>,
+    Ctx(ctx): Ctx,
+    Path((collection, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     delete(&state.backend, &collection, &id, ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }

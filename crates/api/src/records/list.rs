@@ -9,7 +9,12 @@ use crate::extract::{Ctx, QueryMap};
 use crate::AppState;
 
 /// `GET /api/collections/{c}/records`: paged, filtered, sorted, expanded under the listRule.
-pub async fn handler(State(state): State<Arc<AppState>>, Ctx(ctx): Ctx, Path(collection): Path<String>, QueryMap(q): QueryMap) -> ApiResult<Json<ListResult>> {
+pub async fn handler(
+    State(state): State<Arc<AppState>>,
+    Ctx(ctx): Ctx,
+    Path(collection): Path<String>,
+    QueryMap(q): QueryMap,
+) -> ApiResult<Json<ListResult>> {
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let params = ListParams {
         page: q.get("page").cloned(),

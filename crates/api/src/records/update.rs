@@ -18,5 +18,15 @@ pub async fn handler(
     QueryMap(q): QueryMap,
     Body(body): Body,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(update(&state.backend, &collection, &id, body, write_options(&q), ctx).await?))
+    Ok(Json(
+        update(
+            &state.backend,
+            &collection,
+            &id,
+            body,
+            write_options(&q),
+            ctx,
+        )
+        .await?,
+    ))
 }

@@ -10,8 +10,15 @@ use crate::extract::{Ctx, QueryMap};
 use crate::AppState;
 
 /// `GET /api/collections/{c}/records/{id}` under the viewRule.
-pub async fn handler(State(state): State<Arc<AppState>>, Ctx(ctx): Ctx, Path((collection, id)): Path<(String, String)>, QueryMap(q): QueryMap) -> ApiResult<Json<Value>> {
+pub async fn handler(
+    State(state): State<Arc<AppState>>,
+    Ctx(ctx): Ctx,
+    Path((collection, id)): Path<(String, String)>,
+    QueryMap(q): QueryMap,
+) -> ApiResult<Json<Value>> {
     let expand = q.get("expand").map(String::as_str).unwrap_or("");
     let fields = q.get("fields").map(String::as_str).unwrap_or("");
-    Ok(Json(view(&state.backend, &collection, &id, expand, fields, ctx).await?))
+    Ok(Json(
+        view(&state.backend, &collection, &id, expand, fields, ctx).await?,
+    ))
 }

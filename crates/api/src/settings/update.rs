@@ -10,7 +10,11 @@ use crate::extract::{Ctx, JsonBody};
 use crate::AppState;
 
 /// `PATCH /api/settings`: merged section by section, validated, persisted.
-pub async fn handler(State(state): State<Arc<AppState>>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Json<Value>> {
+pub async fn handler(
+    State(state): State<Arc<AppState>>,
+    ctx: Ctx,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
     ctx.require_superuser()?;
     Ok(Json(public(&update(&state.backend, &body).await?)))
 }

@@ -137,11 +137,19 @@ pub async fn auth_with_password(
     }
 }
 
-/// Validation error used when identity or password is missing.
-pub fn missing(field: &str) -> CoreError {
-    CoreError::field(
+/// The validation error for missing (or, for `identityField`, unknown) sign-in fields.
+pub fn missing(fields: &[&str]) -> CoreError {
+    let mut data = crate::error::FieldErrors::new();
+    for f in fields {
+        let e = if *f == "identityField" {
+            FieldError::new("validation_in_invalid", "Must be a valid value.")
+        } else {
+            FieldError::required()
+        };
+        data.insert(f.to_string(), crate::error::ErrorData::Field(e));
+    }
+    CoreError::validation(
         "An error occurred while validating the submitted data.",
-        field,
-        FieldError::required(),
+        data,
     )
 }

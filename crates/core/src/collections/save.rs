@@ -87,17 +87,16 @@ fn merge_option(target: &mut Json, patch: &Json) {
 }
 
 /// Parses the `fields` list of a request, matching fields to `old` ones by id (then by name).
-fn parse_fields(input: &Json, old: &[Field], errors: &mut FieldErrors) -> Vec<Field> {
+fn parse_fields(input: &Json, old: &[Field], errors: &mut FieldErrors) -> Result<Vec<Field>> {
     let Some(list) = input.as_array() else {
         errors.insert(
             "fields".into(),
             err("validation_invalid_fields", "Invalid fields."),
         );
-        return vec![];
+        return Ok(vec![]);
     };
     let mut out = vec![];
-    let mut field_errors: std::collections::BTreeMap<String, ErrorData> = Default::default();
-    for (i, raw) in list.iter().enumerate() {
+    for raw in list {
         match serde_json::from_value::<Field>(raw.clone()) {
             Ok(mut f) => {
                 f.name = f.name.trim().to_string();
@@ -113,19 +112,13 @@ fn parse_fields(input: &Json, old: &[Field], errors: &mut FieldErrors) -> Vec<Fi
                 out.push(f);
             }
             Err(_) => {
-                let mut e = std::collections::BTreeMap::new();
-                e.insert(
-                    "type".to_string(),
-                    err("validation_invalid_type", "Invalid field type."),
-                );
-                field_errors.insert(i.to_string(), ErrorData::Nested(e));
+                return Err(CoreError::BadRequest(
+                    "Failed to load the submitted data due to invalid formatting.".into(),
+                ))
             }
         }
     }
-    if !field_errors.is_empty() {
-        errors.insert("fields".into(), ErrorData::Nested(field_errors));
-    }
-    out
+    Ok(out)
 }
 
 /// Puts the system fields first (id, then auth fields) and gives new fields their ids.
@@ -176,8 +169,22 @@ fn ensure_system_fields(c: &mut Collection) {
 fn validate(c: &Collection, old: Option<&Collection>, schema: &Schema, errors: &mut FieldErrors) {
     if c.name.is_empty() {
         errors.insert("name".into(), ErrorData::Field(FieldError::required()));
-    } else if !valid_identifier(&c.name) || c.name.starts_with("_pb_") {
-        errors.insert("name".into(), err("validation_invalid_name", "Invalid collection name - must contain only alphanumeric and underscore characters."));
+    } else if c.name.len() > 255 {
+        errors.insert(
+            "name".into(),
+            ErrorData::Field(
+                FieldError::new(
+                    "validation_length_out_of_range",
+                    "The length must be between 1 and 255.",
+                )
+                .with_params(json!({"max": 255, "min": 1})),
+            ),
+        );
+    } else if !valid_identifier(&c.name) {
+        errors.insert(
+            "name".into(),
+            err("validation_match_invalid", "Must be in a valid format."),
+        );
     } else if let Some(other) = schema.get(&c.name) {
         if old.is_none_or(|o| o.id != other.id) {
             errors.insert(
@@ -205,6 +212,19 @@ fn validate(c: &Collection, old: Option<&Collection>, schema: &Schema, errors: &
                 ),
             );
         }
+        for f in &c.fields {
+            if let Some(prev) = o.fields.iter().find(|p| p.id == f.id) {
+                if prev.kind != f.kind {
+                    errors.insert(
+                        "fields".into(),
+                        err(
+                            "validation_field_type_change",
+                            &format!("The type of field {:?} cannot be changed.", prev.name),
+                        ),
+                    );
+                }
+            }
+        }
         for f in o.fields.iter().filter(|f| f.system) {
             if !c.fields.iter().any(|n| n.id == f.id && n.name == f.name) {
                 errors.insert(
@@ -226,12 +246,12 @@ fn validate(c: &Collection, old: Option<&Collection>, schema: &Schema, errors: &
         } else if !valid_identifier(&f.name) || f.name.contains("_via_") {
             fe.insert(
                 "name".to_string(),
-                err("validation_invalid_name", "Invalid field name."),
+                err("validation_match_invalid", "Must be in a valid format."),
             );
         } else if RESERVED_FIELD_NAMES.contains(&f.name.as_str()) {
             fe.insert(
                 "name".to_string(),
-                err("validation_not_in", "The name is reserved."),
+                err("validation_not_in_invalid", "Must not be in list."),
             );
         } else if !names.insert(f.name.to_lowercase()) {
             fe.insert(
@@ -244,11 +264,16 @@ fn validate(c: &Collection, old: Option<&Collection>, schema: &Schema, errors: &
         }
         if f.kind == FieldType::Relation {
             let target = f.opt_str("collectionId");
-            if target != c.id && schema.get(target).is_none() {
+            if target.is_empty() {
+                fe.insert(
+                    "collectionId".to_string(),
+                    ErrorData::Field(FieldError::required()),
+                );
+            } else if target != c.id && schema.get(target).is_none() {
                 fe.insert(
                     "collectionId".to_string(),
                     err(
-                        "validation_missing_collection",
+                        "validation_field_relation_missing_collection",
                         "The relation collection doesn't exist.",
                     ),
                 );
@@ -363,6 +388,46 @@ fn index_changes(c: &Collection) -> Vec<SchemaChange> {
         .collect()
 }
 
+/// Creates the indexes; a failure (say, a unique index over duplicate data) becomes that
+/// index's field error.
+fn apply_indexes(
+    tx: &motorbase_store::WriteTx,
+    indexes: &[SchemaChange],
+    message: &str,
+) -> Result<()> {
+    for (i, ch) in indexes.iter().enumerate() {
+        if let Err(e) = tx.apply(ch) {
+            let name = match ch {
+                SchemaChange::CreateIndex(ix) => ix.name.clone(),
+                _ => String::new(),
+            };
+            let mut nested = std::collections::BTreeMap::new();
+            nested.insert(
+                i.to_string(),
+                err(
+                    "validation_invalid_index_expression",
+                    &format!("Failed to create index {name} - {e}."),
+                ),
+            );
+            let mut data = FieldErrors::new();
+            data.insert("indexes".into(), ErrorData::Nested(nested));
+            return Err(CoreError::validation(message, data));
+        }
+    }
+    Ok(())
+}
+
+fn name_exists() -> CoreError {
+    CoreError::field(
+        "Failed to create collection.",
+        "name",
+        FieldError::new(
+            "validation_collection_name_exists",
+            "Collection name must be unique (case insensitive).",
+        ),
+    )
+}
+
 fn drop_indexes(c: &Collection) -> Vec<SchemaChange> {
     c.indexes
         .iter()
@@ -452,7 +517,7 @@ pub async fn create_collection(backend: &Backend, input: &Json) -> Result<Arc<Co
     }
     apply_input(&mut c, obj, &mut errors);
     if let Some(f) = obj.get("fields") {
-        c.fields = parse_fields(f, &[], &mut errors);
+        c.fields = parse_fields(f, &[], &mut errors)?;
     }
     ensure_system_fields(&mut c);
     if kind == CollectionType::Auth && !obj.contains_key("indexes") {
@@ -470,28 +535,25 @@ pub async fn create_collection(backend: &Backend, input: &Json) -> Result<Arc<Co
         ));
     }
     let row = definition_row(&c)?;
-    let mut changes = vec![SchemaChange::CreateTable {
+    let changes = vec![SchemaChange::CreateTable {
         table: c.name.clone(),
         columns: c.columns().map(column).collect(),
     }];
-    changes.extend(index_changes(&c));
+    let indexes = index_changes(&c);
     backend
         .store
-        .write(move |tx| {
+        .write(move |tx| -> Result<()> {
             if tx.table_exists(&row_name(&row))? {
-                return Err(StoreError::Unique {
-                    table: "_collections".into(),
-                    column: "name".into(),
-                });
+                return Err(name_exists());
             }
-            tx.insert("_collections", &row)?;
+            tx.insert("_collections", &row)
+                .map_err(unique_to_validation)?;
             for ch in &changes {
                 tx.apply(ch)?;
             }
-            Ok(())
+            apply_indexes(tx, &indexes, "Failed to create collection.")
         })
-        .await
-        .map_err(unique_to_validation)?;
+        .await?;
     backend.reload_schema().await?;
     backend.schema().get(&c.id).ok_or_else(CoreError::not_found)
 }
@@ -532,15 +594,15 @@ pub async fn update_collection(
     }
     apply_input(&mut c, obj, &mut errors);
     if let Some(f) = obj.get("fields") {
-        c.fields = parse_fields(f, &old.fields, &mut errors);
+        c.fields = parse_fields(f, &old.fields, &mut errors)?;
     }
     ensure_system_fields(&mut c);
     if old.is_superusers() && c.name != old.name {
         errors.insert(
             "name".into(),
             err(
-                "validation_system_collection_change",
-                "System collections cannot be renamed.",
+                "validation_collection_system_name_change",
+                "System collection name cannot be changed.",
             ),
         );
     }
@@ -571,15 +633,20 @@ pub async fn update_collection(
                 column: f.name.clone(),
             }),
             Some(n) if n.column_kind() != f.column_kind() => {
-                // A change of storage shape (e.g. single to multi relation) starts the column afresh.
-                changes.push(SchemaChange::DropColumn {
+                // Only the multiplicity of select/relation/file fields can change the storage shape
+                // (type changes are refused in validation).
+                changes.push(SchemaChange::ChangeMultiplicity {
                     table: c.name.clone(),
                     column: f.name.clone(),
+                    to_multi: n.is_multi(),
                 });
-                changes.push(SchemaChange::AddColumn {
-                    table: c.name.clone(),
-                    column: column(n),
-                });
+                if n.name != f.name {
+                    changes.push(SchemaChange::RenameColumn {
+                        table: c.name.clone(),
+                        from: f.name.clone(),
+                        to: n.name.clone(),
+                    });
+                }
             }
             Some(n) if n.name != f.name => changes.push(SchemaChange::RenameColumn {
                 table: c.name.clone(),
@@ -596,20 +663,25 @@ pub async fn update_collection(
             column: column(f),
         });
     }
-    changes.extend(index_changes(&c));
+    let indexes = index_changes(&c);
     let row = definition_row(&c)?;
     let id = c.id.clone();
+    let renamed = !old.name.eq_ignore_ascii_case(&c.name);
     backend
         .store
-        .write(move |tx| {
+        .write(move |tx| -> Result<()> {
+            if renamed && tx.table_exists(&row_name(&row))? {
+                return Err(name_exists());
+            }
             for ch in &changes {
                 tx.apply(ch)?;
             }
-            tx.update("_collections", &id, &row[1..])?;
+            apply_indexes(tx, &indexes, "Failed to update collection.")?;
+            tx.update("_collections", &id, &row[1..])
+                .map_err(unique_to_validation)?;
             Ok(())
         })
-        .await
-        .map_err(unique_to_validation)?;
+        .await?;
     backend.reload_schema().await?;
     backend.schema().get(&c.id).ok_or_else(CoreError::not_found)
 }
@@ -618,16 +690,14 @@ pub async fn delete_collection(backend: &Backend, id_or_name: &str) -> Result<()
     let schema = backend.schema();
     let c = schema.get(id_or_name).ok_or_else(CoreError::not_found)?;
     if c.system || c.is_superusers() {
-        return Err(CoreError::BadRequest(
-            "System collections cannot be deleted.".into(),
-        ));
+        return Err(CoreError::BadRequest("Failed to delete collection.".into()));
     }
     if let Some(other) = schema
         .all()
         .find(|o| o.id != c.id && o.relations_to(&c.id).next().is_some())
     {
         return Err(CoreError::BadRequest(format!(
-            "The collection is referenced by a relation field of {:?}; remove that field first.",
+            "Failed to delete collection probably due to existing reference in {}.",
             other.name
         )));
     }
@@ -653,12 +723,11 @@ pub async fn truncate_collection(backend: &Backend, id_or_name: &str) -> Result<
             "The superusers collection cannot be truncated.".into(),
         ));
     }
-    let table = c.name.clone();
+    let schema = backend.schema();
     backend
         .store
-        .write(move |tx| tx.delete_all(&table).map(|_| ()))
+        .write(move |tx| crate::records::truncate(tx, &schema, &c))
         .await
-        .map_err(CoreError::from)
 }
 
 /// Output form: token secrets never leave the server.

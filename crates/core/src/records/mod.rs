@@ -15,6 +15,7 @@ use crate::rules::RequestCtx;
 pub use fields::FieldsPicker;
 pub use query::{list, view, ListParams, ListResult};
 pub use validate::{compile_pattern, normalize_date};
+pub(crate) use write::truncate;
 pub use write::{create, delete, update};
 
 /// The stored columns of a collection's table, `id` first.

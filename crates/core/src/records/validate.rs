@@ -39,46 +39,56 @@ fn fe(code: &str, msg: impl Into<String>) -> FieldError {
     FieldError::new(code, msg)
 }
 
+fn min_text(min: usize) -> FieldError {
+    fe(
+        "validation_min_text_constraint",
+        format!("Must be at least {min} character(s)."),
+    )
+    .with_params(json!({"min": min}))
+}
+
+fn max_text(max: usize) -> FieldError {
+    fe(
+        "validation_max_text_constraint",
+        format!("Must be no more than {max} character(s)."),
+    )
+    .with_params(json!({"max": max}))
+}
+
 pub fn compile_pattern(p: &str) -> Option<regex::Regex> {
     regex::Regex::new(p).ok()
 }
 
+/// Casts input to text as PocketBase does: scalars are stringified, lists and objects are blank.
 fn as_text(v: &Json) -> String {
     match v {
-        Json::Null => String::new(),
         Json::String(s) => s.clone(),
         Json::Bool(b) => b.to_string(),
         Json::Number(n) => n.to_string(),
-        other => other.to_string(),
+        _ => String::new(),
     }
 }
 
+/// Casts input to a number as PocketBase does: unparseable values become 0, not errors.
 fn as_number(v: &Json) -> Result<f64, FieldError> {
-    match v {
-        Json::Null => Ok(0.0),
-        Json::Number(n) => n
-            .as_f64()
-            .ok_or_else(|| fe("validation_invalid_number", "Must be a valid number.")),
-        Json::Bool(b) => Ok(if *b { 1.0 } else { 0.0 }),
-        Json::String(s) if s.trim().is_empty() => Ok(0.0),
+    Ok(match v {
+        Json::Number(n) => n.as_f64().filter(|f| f.is_finite()).unwrap_or(0.0),
+        Json::Bool(true) => 1.0,
         Json::String(s) => s
             .trim()
             .parse::<f64>()
             .ok()
             .filter(|f| f.is_finite())
-            .ok_or_else(|| fe("validation_invalid_number", "Must be a valid number.")),
-        _ => Err(fe("validation_invalid_number", "Must be a valid number.")),
-    }
+            .unwrap_or(0.0),
+        _ => 0.0,
+    })
 }
 
 fn as_bool(v: &Json) -> bool {
     match v {
         Json::Bool(b) => *b,
         Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Json::String(s) => matches!(
-            s.trim().to_lowercase().as_str(),
-            "true" | "1" | "on" | "yes"
-        ),
+        Json::String(s) => matches!(s.trim(), "1" | "t" | "T" | "true" | "TRUE" | "True"),
         _ => false,
     }
 }
@@ -154,22 +164,40 @@ fn valid_email(s: &str) -> bool {
             .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
 }
 
-fn valid_url(s: &str) -> bool {
-    let Some((scheme, rest)) = s.split_once("://") else {
-        return false;
-    };
+/// The host of a URL, with or without a scheme.
+fn url_host(s: &str) -> &str {
+    let rest = s.split_once("://").map_or(s, |(_, r)| r);
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let host = host.split(':').next().unwrap_or("");
-    !scheme.is_empty()
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
-        && !host.is_empty()
-        && !s.chars().any(char::is_whitespace)
-        && host
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '.' || c == '-' || c == '[' || c == ']')
+    host.split(':').next().unwrap_or("")
+}
+
+/// Accepts what PocketBase's URL check accepts: an optional scheme and a host that is a domain
+/// name, `localhost` or an IP address; no whitespace.
+fn valid_url(s: &str) -> bool {
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    if let Some((scheme, _)) = s.split_once("://") {
+        let mut cs = scheme.chars();
+        if !cs.next().is_some_and(|c| c.is_ascii_alphabetic())
+            || !cs.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            return false;
+        }
+    }
+    let host = url_host(s);
+    if host.is_empty() || host.starts_with('.') || host.ends_with('-') {
+        return false;
+    }
+    let is_ip =
+        host.parse::<std::net::IpAddr>().is_ok() || (host.starts_with('[') && host.ends_with(']'));
+    is_ip
+        || host.eq_ignore_ascii_case("localhost")
+        || (host.contains('.')
+            && host.split('.').all(|label| {
+                !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            }))
 }
 
 fn domain_of(email: &str) -> String {
@@ -251,9 +279,10 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
                     .map_or(EDITOR_DEFAULT_MAX, |m| m as usize);
                 if s.len() > max {
                     return Err(fe(
-                        "validation_max_size_constraint",
-                        format!("Must be less than {max} bytes."),
-                    ));
+                        "validation_content_size_limit",
+                        format!("The maximum allowed content size is {max} bytes."),
+                    )
+                    .with_params(json!({"maxSize": max})));
                 }
                 return Ok(json!(s));
             }
@@ -264,16 +293,10 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
                 .filter(|m| *m > 0.0)
                 .map_or(TEXT_DEFAULT_MAX, |m| m as usize);
             if len < min {
-                return Err(fe(
-                    "validation_min_text_constraint",
-                    format!("Must be at least {min} character(s)."),
-                ));
+                return Err(min_text(min));
             }
             if len > max {
-                return Err(fe(
-                    "validation_max_text_constraint",
-                    format!("Must be less than {max} character(s)."),
-                ));
+                return Err(max_text(max));
             }
             let pattern = f.opt_str("pattern");
             if !pattern.is_empty() && !compile_pattern(pattern).is_some_and(|r| r.is_match(&s)) {
@@ -292,20 +315,25 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
                     "Decimal numbers are not allowed.",
                 ));
             }
-            if let Some(min) = f.opt_f64("min") {
-                if x < min {
-                    return Err(fe(
-                        "validation_min_number_constraint",
-                        format!("Must be larger than {min}."),
-                    ));
+            // An unset optional number (0) is not held to min and max.
+            if x != 0.0 || required {
+                if let Some(min) = f.opt_f64("min") {
+                    if x < min {
+                        return Err(fe(
+                            "validation_min_number_constraint",
+                            format!("Must be greater or equal than {}.", number_json(min)),
+                        )
+                        .with_params(json!({"min": number_json(min)})));
+                    }
                 }
-            }
-            if let Some(max) = f.opt_f64("max") {
-                if x > max {
-                    return Err(fe(
-                        "validation_max_number_constraint",
-                        format!("Must be less than {max}."),
-                    ));
+                if let Some(max) = f.opt_f64("max") {
+                    if x > max {
+                        return Err(fe(
+                            "validation_max_number_constraint",
+                            format!("Must be less or equal than {}.", number_json(max)),
+                        )
+                        .with_params(json!({"max": number_json(max)})));
+                    }
                 }
             }
             Ok(number_json(x))
@@ -318,7 +346,7 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
             Ok(json!(b))
         }
         FieldType::Email => {
-            let s = as_text(&v).trim().to_string();
+            let s = as_text(&v);
             if s.is_empty() {
                 return if required {
                     Err(FieldError::required())
@@ -349,7 +377,7 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
             Ok(json!(s))
         }
         FieldType::Url => {
-            let s = as_text(&v).trim().to_string();
+            let s = as_text(&v);
             if s.is_empty() {
                 return if required {
                     Err(FieldError::required())
@@ -358,16 +386,9 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
                 };
             }
             if !valid_url(&s) {
-                return Err(fe("validation_is_url", "Must be a valid URL."));
+                return Err(fe("validation_invalid_url", "Must be a valid url."));
             }
-            let host = s
-                .split("://")
-                .nth(1)
-                .unwrap_or("")
-                .split(['/', ':', '?', '#'])
-                .next()
-                .unwrap_or("")
-                .to_lowercase();
+            let host = url_host(&s).to_lowercase();
             let only = f.opt_strs("onlyDomains");
             if (!only.is_empty() && !only.iter().any(|o| o.eq_ignore_ascii_case(&host)))
                 || f.opt_strs("exceptDomains")
@@ -390,8 +411,14 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
                     Ok(json!(""))
                 };
             }
-            let d = normalize_date(&s)
-                .ok_or_else(|| fe("validation_invalid_date", "Must be a valid date."))?;
+            // Unparseable dates are blanked, as PocketBase's cast does.
+            let Some(d) = normalize_date(&s) else {
+                return if required {
+                    Err(FieldError::required())
+                } else {
+                    Ok(json!(""))
+                };
+            };
             let (min, max) = (f.opt_str("min"), f.opt_str("max"));
             if !min.is_empty() && normalize_date(min).is_some_and(|m| d < m) {
                 return Err(fe(
@@ -421,10 +448,10 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
             if f.kind == FieldType::Select {
                 let values = f.opt_strs("values");
                 if let Some(bad) = list.iter().find(|x| !values.contains(x)) {
-                    return Err(fe(
-                        "validation_invalid_value",
-                        format!("Invalid value {bad}."),
-                    ));
+                    return Err(
+                        fe("validation_invalid_value", format!("Invalid value {bad}."))
+                            .with_params(json!({"value": bad})),
+                    );
                 }
             }
             let max = f.max_select().max(1);
@@ -432,7 +459,8 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
                 return Err(fe(
                     "validation_too_many_values",
                     format!("Select no more than {max}."),
-                ));
+                )
+                .with_params(json!({"maxSelect": max})));
             }
             if f.kind == FieldType::Relation {
                 let min = f.opt_f64("minSelect").unwrap_or(0.0) as usize;
@@ -440,7 +468,8 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
                     return Err(fe(
                         "validation_not_enough_values",
                         format!("Select at least {min}."),
-                    ));
+                    )
+                    .with_params(json!({"minSelect": min})));
                 }
             }
             Ok(if f.is_multi() {
@@ -450,6 +479,11 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
             })
         }
         FieldType::Json => {
+            // Text that is itself JSON is stored as that JSON (forms send everything as text).
+            let v = match v {
+                Json::String(s) => serde_json::from_str::<Json>(&s).unwrap_or(Json::String(s)),
+                other => other,
+            };
             let size = serde_json::to_string(&v).map(|s| s.len()).unwrap_or(0);
             let max = f
                 .opt_f64("maxSize")
@@ -459,7 +493,8 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
                 return Err(fe(
                     "validation_json_size_limit",
                     format!("The maximum allowed JSON size is {max} bytes."),
-                ));
+                )
+                .with_params(json!({"maxSize": max})));
             }
             let empty = match &v {
                 Json::Null => true,
@@ -474,35 +509,31 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
             Ok(v)
         }
         FieldType::GeoPoint => {
-            let (lon, lat) = match &v {
-                Json::Null => (0.0, 0.0),
-                Json::Object(o) => (
-                    o.get("lon").map(as_number).transpose()?.unwrap_or(0.0),
-                    o.get("lat").map(as_number).transpose()?.unwrap_or(0.0),
-                ),
-                Json::String(s) => match serde_json::from_str::<Json>(s) {
-                    Ok(Json::Object(o)) => (
-                        o.get("lon").map(as_number).transpose()?.unwrap_or(0.0),
-                        o.get("lat").map(as_number).transpose()?.unwrap_or(0.0),
-                    ),
-                    _ => {
-                        return Err(fe(
-                            "validation_invalid_geo_point",
-                            "Must be an object with lon and lat.",
-                        ))
-                    }
+            let obj = match v {
+                Json::Object(o) => o,
+                Json::String(s) => match serde_json::from_str::<Json>(&s) {
+                    Ok(Json::Object(o)) => o,
+                    _ => Map::new(),
                 },
-                _ => {
-                    return Err(fe(
-                        "validation_invalid_geo_point",
-                        "Must be an object with lon and lat.",
-                    ))
-                }
+                _ => Map::new(),
             };
-            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+            let coord = |k: &str| {
+                obj.get(k)
+                    .map(as_number)
+                    .transpose()
+                    .map(|x| x.unwrap_or(0.0))
+            };
+            let (lon, lat) = (coord("lon")?, coord("lat")?);
+            if !(-90.0..=90.0).contains(&lat) {
                 return Err(fe(
-                    "validation_invalid_geo_point",
-                    "Longitude must be in [-180, 180] and latitude in [-90, 90].",
+                    "validation_invalid_latitude",
+                    "Latitude must be between -90 and 90 degrees.",
+                ));
+            }
+            if !(-180.0..=180.0).contains(&lon) {
+                return Err(fe(
+                    "validation_invalid_longitude",
+                    "Longitude must be between -180 and 180 degrees.",
                 ));
             }
             if required && lon == 0.0 && lat == 0.0 {
@@ -512,6 +543,96 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
         }
         FieldType::Autodate | FieldType::Password => Ok(v),
     }
+}
+
+/// A client-chosen id: the id field's length, then its pattern.
+fn check_id(f: &Field, id: &str) -> Result<(), FieldError> {
+    let len = id.chars().count();
+    let min = f.opt_f64("min").unwrap_or(0.0) as usize;
+    let max = f
+        .opt_f64("max")
+        .filter(|m| *m > 0.0)
+        .map_or(TEXT_DEFAULT_MAX, |m| m as usize);
+    if len < min {
+        return Err(min_text(min));
+    }
+    if len > max {
+        return Err(max_text(max));
+    }
+    let pattern_ok = compile_pattern(f.opt_str("pattern")).is_none_or(|r| r.is_match(id));
+    if !pattern_ok || !id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+        return Err(fe("validation_invalid_format", "Invalid value format."));
+    }
+    Ok(())
+}
+
+/// A new password (with its confirmation) from the body; errors go to `errors`.
+fn check_password(
+    f: &Field,
+    input: &Input,
+    creating: bool,
+    errors: &mut FieldErrors,
+) -> Option<String> {
+    let pw = input.body.get(&f.name).map(as_text).unwrap_or_default();
+    let confirm = input
+        .body
+        .get("passwordConfirm")
+        .map(as_text)
+        .unwrap_or_default();
+    if pw.is_empty() {
+        if creating && f.required() {
+            errors.insert(f.name.clone(), ErrorData::Field(FieldError::required()));
+            errors.insert(
+                "passwordConfirm".into(),
+                ErrorData::Field(FieldError::required()),
+            );
+        }
+        return None;
+    }
+    let min = f.opt_f64("min").filter(|m| *m > 0.0).unwrap_or(8.0) as usize;
+    // bcrypt's limit, which PocketBase keeps; argon2 has none but the contract stays the same.
+    let max = f.opt_f64("max").filter(|m| *m > 0.0).unwrap_or(71.0) as usize;
+    let len = pw.chars().count();
+    if len < min {
+        errors.insert(f.name.clone(), ErrorData::Field(min_text(min)));
+    } else if pw.len() > max {
+        errors.insert(
+            f.name.clone(),
+            ErrorData::Field(
+                fe(
+                    "validation_max_text_constraint",
+                    format!("Must be less than {max} character(s)."),
+                )
+                .with_params(json!({"max": max})),
+            ),
+        );
+    }
+    if confirm.is_empty() {
+        errors.insert(
+            "passwordConfirm".into(),
+            ErrorData::Field(FieldError::required()),
+        );
+    } else if confirm != pw {
+        errors.insert(
+            "passwordConfirm".into(),
+            ErrorData::Field(fe("validation_values_mismatch", "Values don't match.")),
+        );
+    }
+    if !creating
+        && !input.manager
+        && input
+            .body
+            .get("oldPassword")
+            .map(as_text)
+            .unwrap_or_default()
+            .is_empty()
+    {
+        errors.insert(
+            "oldPassword".into(),
+            ErrorData::Field(FieldError::required()),
+        );
+    }
+    Some(pw)
 }
 
 /// Validates the body against the collection and builds the record as it will be stored.
@@ -529,36 +650,29 @@ pub fn prepare(input: &Input) -> Result<Draft, FieldErrors> {
             .unwrap_or_else(|| f.zero_json());
         match (f.kind, f.name.as_str()) {
             (_, "id") => {
-                let id = if creating {
-                    match input.body.get("id").map(as_text).filter(|s| !s.is_empty()) {
-                        Some(id) => {
-                            let ok_chars = compile_pattern(f.opt_str("pattern"))
-                                .is_none_or(|r| r.is_match(&id));
-                            let min = f.opt_f64("min").unwrap_or(0.0) as usize;
-                            let max = f
-                                .opt_f64("max")
-                                .filter(|m| *m > 0.0)
-                                .map_or(TEXT_DEFAULT_MAX, |m| m as usize);
-                            if !ok_chars
-                                || id.len() < min
-                                || id.len() > max
-                                || !id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-                            {
-                                errors.insert(
-                                    "id".into(),
-                                    ErrorData::Field(fe(
-                                        "validation_invalid_format",
-                                        "Invalid value format.",
-                                    )),
-                                );
-                            }
-                            id
+                let given = input.body.get("id").map(as_text).filter(|s| !s.is_empty());
+                let id = match (creating, given) {
+                    (true, Some(id)) => {
+                        if let Err(e) = check_id(f, &id) {
+                            errors.insert("id".into(), ErrorData::Field(e));
                         }
-                        None => generate_from_pattern(f.opt_str("autogeneratePattern"))
-                            .unwrap_or_else(|| random_lower(15)),
+                        id
                     }
-                } else {
-                    as_text(&current)
+                    (true, None) => generate_from_pattern(f.opt_str("autogeneratePattern"))
+                        .unwrap_or_else(|| random_lower(15)),
+                    (false, given) => {
+                        let id = as_text(&current);
+                        if given.is_some_and(|g| g != id) {
+                            errors.insert(
+                                "id".into(),
+                                ErrorData::Field(fe(
+                                    "validation_pk_change",
+                                    "The record primary key cannot be changed.",
+                                )),
+                            );
+                        }
+                        id
+                    }
                 };
                 draft.record.insert("id".into(), json!(id));
                 continue;
@@ -576,59 +690,14 @@ pub fn prepare(input: &Input) -> Result<Draft, FieldErrors> {
             }
             (FieldType::Password, name) => {
                 draft.record.insert(name.into(), current.clone());
-                let given = input.body.get(name).map(as_text).filter(|s| !s.is_empty());
-                if let Some(pw) = given {
-                    let min = f.opt_f64("min").filter(|m| *m > 0.0).unwrap_or(8.0) as usize;
-                    let max = f.opt_f64("max").filter(|m| *m > 0.0).unwrap_or(71.0) as usize;
-                    let len = pw.chars().count();
-                    if len < min {
-                        errors.insert(
-                            name.into(),
-                            ErrorData::Field(fe(
-                                "validation_min_text_constraint",
-                                format!("Must be at least {min} character(s)."),
-                            )),
-                        );
-                    } else if pw.len() > max {
-                        errors.insert(
-                            name.into(),
-                            ErrorData::Field(fe(
-                                "validation_max_text_constraint",
-                                format!("Must be less than {max} character(s)."),
-                            )),
-                        );
-                    }
-                    let confirm = input
-                        .body
-                        .get("passwordConfirm")
-                        .map(as_text)
-                        .unwrap_or_default();
-                    if confirm != pw {
-                        errors.insert(
-                            "passwordConfirm".into(),
-                            ErrorData::Field(fe(
-                                "validation_values_mismatch",
-                                "Values don't match.",
-                            )),
-                        );
-                    }
-                    if !creating && !input.manager {
-                        let old = input
-                            .body
-                            .get("oldPassword")
-                            .map(as_text)
-                            .unwrap_or_default();
-                        if old.is_empty() {
-                            errors.insert(
-                                "oldPassword".into(),
-                                ErrorData::Field(FieldError::required()),
-                            );
-                        }
-                    }
+                let mut pw_errors = FieldErrors::new();
+                if let Some(pw) = check_password(f, input, creating, &mut pw_errors) {
                     draft.new_password = Some(pw);
                     draft.changed.push(name.into());
-                } else if creating && f.required() {
-                    errors.insert(name.into(), ErrorData::Field(FieldError::required()));
+                }
+                if !pw_errors.is_empty() {
+                    // PocketBase reports password problems alone, before any other field's.
+                    return Err(pw_errors);
                 }
                 continue;
             }
@@ -643,7 +712,17 @@ pub fn prepare(input: &Input) -> Result<Draft, FieldErrors> {
                 continue;
             }
             (_, "verified") if c.is_auth() && !input.manager => {
-                // Only managers may mark an account verified.
+                // Only managers may change whether an account is verified.
+                if input
+                    .body
+                    .get("verified")
+                    .is_some_and(|v| as_bool(v) != as_bool(&current))
+                {
+                    errors.insert(
+                        "verified".into(),
+                        ErrorData::Field(fe("validation_values_mismatch", "Values don't match.")),
+                    );
+                }
                 draft.record.insert("verified".into(), current);
                 continue;
             }
@@ -742,7 +821,9 @@ mod tests {
         assert!(!valid_email("a@b"));
         assert!(!valid_email("not an email"));
         assert!(valid_url("https://example.com/x?y=1"));
-        assert!(!valid_url("example.com"));
+        assert!(valid_url("example.com"));
+        assert!(valid_url("ftp://example.com/x"));
+        assert!(!valid_url("not a url"));
         assert!(!valid_url("http://"));
     }
 }

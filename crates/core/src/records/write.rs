@@ -401,3 +401,25 @@ fn delete_cascade(
     tx.delete(&c.name, id)?;
     Ok(())
 }
+
+/// Deletes every record of `c`, following relations as single deletes do.
+pub(crate) fn truncate(tx: &WriteTx, schema: &Schema, c: &Collection) -> Result<()> {
+    if !schema.all().any(|o| o.relations_to(&c.id).next().is_some()) {
+        tx.delete_all(&c.name)?;
+        return Ok(());
+    }
+    let q = Select {
+        table: c.name.clone(),
+        columns: vec![("id".into(), motorbase_store::ColumnKind::Text)],
+        filter: Cond::True,
+        sort: vec![],
+        limit: None,
+        offset: 0,
+    };
+    for row in tx.select(&q)? {
+        if let Some(Json::String(id)) = row.into_iter().next() {
+            delete_cascade(tx, schema, c, &id, 0)?;
+        }
+    }
+    Ok(())
+}

@@ -139,6 +139,9 @@ impl Compiler<'_> {
             OpKind::Like => CmpOp::Like,
             OpKind::NotLike => CmpOp::NotLike,
         };
+        if let Some(cond) = self.changed_comparison(c, cmp, op)? {
+            return Ok(cond);
+        }
         let left = self.operand(c, &cmp.left)?;
         let right = self.operand(c, &cmp.right)?;
         Ok(Cond::Cmp {
@@ -147,6 +150,72 @@ impl Compiler<'_> {
             right,
             any: cmp.op.any,
         })
+    }
+
+    /// `@request.body.f:changed = true|false`: the body sets `f` to something other than the
+    /// stored value. Only meaningful against a bool literal.
+    fn changed_comparison(
+        &self,
+        c: &Collection,
+        cmp: &Comparison,
+        op: CmpOp,
+    ) -> Result<Option<Cond>, RuleError> {
+        let is_changed = |o: &FOperand| match o {
+            FOperand::Ident(id) if id.modifier == Some(Modifier::Changed) => Some(id.clone()),
+            _ => None,
+        };
+        let (id, other) = match (is_changed(&cmp.left), is_changed(&cmp.right)) {
+            (Some(id), None) => (id, &cmp.right),
+            (None, Some(id)) => (id, &cmp.left),
+            (None, None) => return Ok(None),
+            _ => {
+                return Err(RuleError::Invalid(
+                    ":changed can be compared only with true or false".into(),
+                ))
+            }
+        };
+        let FOperand::Bool(want, _) = other else {
+            return Err(RuleError::Invalid(
+                ":changed can be compared only with true or false".into(),
+            ));
+        };
+        if id.path.len() != 3 || id.path[0] != "@request" || id.path[1] != "body" {
+            return Err(RuleError::Invalid(
+                ":changed applies only to @request.body fields".into(),
+            ));
+        }
+        if self.mode == Mode::Client && !self.ctx.is_superuser() {
+            return Err(RuleError::RequestFieldForbidden);
+        }
+        let name = &id.path[2];
+        let field = c
+            .field(name)
+            .ok_or_else(|| RuleError::UnknownField(id.path.join(".")))?;
+        let changed = match self.ctx.body.get(name.as_str()) {
+            None => Cond::False,
+            Some(v) => {
+                let value = match v {
+                    Json::Array(_) | Json::Object(_) => Value::Text(v.to_string()),
+                    other => json_to_value(other),
+                };
+                Cond::Not(Box::new(Cond::Cmp {
+                    left: Operand::Path(Path::column(&field.name)),
+                    op: CmpOp::Eq,
+                    right: Operand::Value(value),
+                    any: false,
+                }))
+            }
+        };
+        let positive = match op {
+            CmpOp::Eq => *want,
+            CmpOp::Neq => !*want,
+            _ => return Err(RuleError::Invalid(":changed supports only = and !=".into())),
+        };
+        Ok(Some(if positive {
+            changed
+        } else {
+            Cond::Not(Box::new(changed))
+        }))
     }
 
     fn operand(&self, c: &Collection, o: &FOperand) -> Result<Operand, RuleError> {
@@ -234,17 +303,29 @@ impl Compiler<'_> {
                 },
                 None => Value::Null,
             }),
-            ["body", field] => {
-                if id.modifier == Some(Modifier::Changed) {
-                    return Err(RuleError::Unsupported("the :changed modifier".into()));
-                }
-                Ok(lookup(&ctx.body, field))
-            }
+            ["body", field] => Ok(lookup(&ctx.body, field)),
             ["query", field] => Ok(lookup(&ctx.query, field)),
             ["headers", field] => Ok(lookup(&ctx.headers, &field.to_lowercase())),
             _ if self.mode == Mode::Check => Ok(Value::Null),
             _ => Err(RuleError::UnknownField(id.path.join("."))),
         }
+    }
+
+    /// A client's filter may only reach related records the caller could list.
+    fn hop_rule(&self, target: &Collection) -> Result<Option<Box<Cond>>, RuleError> {
+        if self.mode != Mode::Client || self.ctx.is_superuser() {
+            return Ok(None);
+        }
+        let cond = match target.rule(crate::collections::RuleKind::List) {
+            None => Cond::False,
+            Some(text) => Compiler {
+                schema: self.schema,
+                ctx: self.ctx,
+                mode: Mode::Rule,
+            }
+            .compile(target, text)?,
+        };
+        Ok(Some(Box::new(cond)))
     }
 
     /// Resolves `a.b.c` through relations and JSON, ending on a column or on each array item.
@@ -306,6 +387,7 @@ impl Compiler<'_> {
                         column: field.name.clone(),
                         multi: field.is_multi(),
                         table: target.name.clone(),
+                        cond: self.hop_rule(&target)?,
                     });
                     cur = target;
                 }

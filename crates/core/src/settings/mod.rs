@@ -95,6 +95,29 @@ fn nested_err(errors: &mut FieldErrors, section: &str, key: &str, e: FieldError)
     }
 }
 
+fn no_less_than_zero() -> FieldError {
+    FieldError::new(
+        "validation_min_greater_equal_than_required",
+        "Must be no less than 0.",
+    )
+    .with_params(json!({"threshold": 0}))
+}
+
+/// Whether every setting keeps the JSON type its default has (a number stays a number...).
+fn same_shape(default: &Json, value: &Json) -> bool {
+    match (default, value) {
+        (Json::Object(d), Json::Object(v)) => d
+            .iter()
+            .all(|(k, dv)| v.get(k).is_none_or(|vv| same_shape(dv, vv))),
+        (Json::Object(_), _) => false,
+        (Json::String(_), Json::String(_))
+        | (Json::Bool(_), Json::Bool(_))
+        | (Json::Number(_), Json::Number(_)) => true,
+        (Json::Array(_), Json::Array(_)) => true,
+        _ => false,
+    }
+}
+
 fn validate(s: &Json) -> FieldErrors {
     let mut errors = FieldErrors::new();
     let str_of = |sec: &str, k: &str| {
@@ -156,15 +179,7 @@ fn validate(s: &Json) -> FieldErrors {
     }
     for (k, min) in [("maxRequests", 0.0), ("timeout", 0.0), ("maxBodySize", 0.0)] {
         if num_of("batch", k).is_some_and(|v| v < min) {
-            nested_err(
-                &mut errors,
-                "batch",
-                k,
-                FieldError::new(
-                    "validation_min_greater_equal_than_required",
-                    "Must be no less than 0.",
-                ),
-            );
+            nested_err(&mut errors, "batch", k, no_less_than_zero());
         }
     }
     if s.get("batch")
@@ -176,15 +191,7 @@ fn validate(s: &Json) -> FieldErrors {
         nested_err(&mut errors, "batch", "maxRequests", FieldError::required());
     }
     if num_of("logs", "maxDays").is_some_and(|v| v < 0.0) {
-        nested_err(
-            &mut errors,
-            "logs",
-            "maxDays",
-            FieldError::new(
-                "validation_min_greater_equal_than_required",
-                "Must be no less than 0.",
-            ),
-        );
+        nested_err(&mut errors, "logs", "maxDays", no_less_than_zero());
     }
     if let Some(rules) = s
         .get("rateLimits")
@@ -230,10 +237,15 @@ pub async fn update(backend: &Backend, patch: &Json) -> Result<Json> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     merge(&mut s, &Json::Object(known));
+    if !same_shape(&defaults(), &s) {
+        return Err(CoreError::BadRequest(
+            "An error occurred while loading the submitted data.".into(),
+        ));
+    }
     let errors = validate(&s);
     if !errors.is_empty() {
         return Err(CoreError::validation(
-            "An error occurred while validating the submitted data.",
+            "An error occurred while saving the new settings.",
             errors,
         ));
     }

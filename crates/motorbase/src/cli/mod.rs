@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "motorbase", version, about = "A PocketBase-compatible backend in one binary")]
+#[command(
+    name = "motorbase",
+    version,
+    about = "A PocketBase-compatible backend in one binary"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,7 +57,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve { http, dir } => serve::run(&http, &dir).await,
         Command::Superuser { action } => match action {
-            SuperuserAction::Upsert { email, password, dir } => superuser::upsert(&dir, &email, &password).await,
+            SuperuserAction::Upsert {
+                email,
+                password,
+                dir,
+            } => superuser::upsert(&dir, &email, &password).await,
             SuperuserAction::Delete { email, dir } => superuser::delete(&dir, &email).await,
         },
     }

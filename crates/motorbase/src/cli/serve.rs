@@ -16,10 +16,13 @@ pub async fn run(http: &str, dir: &Path) -> Result<(), String> {
         println!("No superuser yet: create one with `motorbase superuser upsert EMAIL PASSWORD --dir {}`", dir.display());
     }
     let app = motorbase_api::router(backend);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(|e| e.to_string())
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .map_err(|e| e.to_string())
 }
 
 /// Resolves on SIGINT or SIGTERM so in-flight requests can finish.

@@ -115,8 +115,35 @@ async fn signup() {
         ),
         Case::post("no password", USERS, json!({"email": "new2@example.com"})).expect(
             400,
-            json!({"data": {"password": {"code": "validation_required"}}}),
+            json!({"data": {"password": {"code": "validation_required"},
+                            "passwordConfirm": {"code": "validation_required"}}}),
         ),
+        // A guest may not mark a new account verified.
+        Case::post(
+            "a guest sets verified",
+            USERS,
+            json!({
+            "email": "new2@example.com", "verified": true,
+            "password": "Password123", "passwordConfirm": "Password123"}),
+        )
+        .expect(
+            400,
+            json!({"status": 400, "message": FAILED, "data": {"verified": {
+            "code": "validation_values_mismatch", "message": "Values don't match."}}}),
+        ),
+        Case::post(
+            "a superuser may",
+            USERS,
+            json!({
+            "email": "verified@example.com", "verified": true,
+            "password": "Password123", "passwordConfirm": "Password123"}),
+        )
+        .superuser()
+        .expect(
+            200,
+            json!({"email": "verified@example.com", "verified": true}),
+        )
+        .absent(SECRETS),
         Case::post(
             "taken email",
             USERS,
@@ -435,9 +462,12 @@ async fn secrets_never_leak() {
         )
         .token(&token)
         .expect(400, error(400, BAD_REQUEST)),
-        Case::get("a user sorting by tokenKey", with_query(USERS, &[("sort", "tokenKey")]))
-            .token(&token)
-            .expect(400, error(400, BAD_REQUEST)),
+        Case::get(
+            "a user sorting by tokenKey",
+            with_query(USERS, &[("sort", "tokenKey")]),
+        )
+        .token(&token)
+        .expect(400, error(400, BAD_REQUEST)),
         Case::get(
             "a superuser filtering by tokenKey",
             with_query(USERS, &[("filter", "tokenKey != '' && password != ''")]),

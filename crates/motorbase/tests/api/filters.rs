@@ -4,12 +4,15 @@ use crate::common::{with_query, Case, TestApp};
 
 const BAD_REQUEST: &str = "Something went wrong while processing your request.";
 
-/// people: ann, bob, cid, dee (see `people`), listed by anyone.
+/// people: ann, bob, cid, dee, with teams and clubs, listed by anyone.
 async fn people() -> TestApp {
     let app = TestApp::spawn().await;
     let open = |name: &str, fields: Value| json!({"name": name, "type": "base", "listRule": "", "viewRule": "", "fields": fields});
     let teams = app
         .create_collection(open("teams", json!([{"name": "name", "type": "text"}])))
+        .await;
+    let clubs = app
+        .create_collection(open("clubs", json!([{"name": "name", "type": "text"}])))
         .await;
     app.create_collection(open(
         "people",
@@ -21,24 +24,30 @@ async fn people() -> TestApp {
             {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
             {"name": "meta", "type": "json"},
             {"name": "born", "type": "date"},
-            {"name": "team", "type": "relation", "collectionId": teams["id"], "maxSelect": 1}
+            {"name": "team", "type": "relation", "collectionId": teams["id"], "maxSelect": 1},
+            {"name": "clubs", "type": "relation", "collectionId": clubs["id"], "maxSelect": 5}
         ]),
     ))
     .await;
     let red = app.create_record("teams", json!({"name": "red"})).await;
+    let chess = app.create_record("clubs", json!({"name": "chess"})).await;
+    let go = app.create_record("clubs", json!({"name": "go"})).await;
     let blue = app.create_record("teams", json!({"name": "blue"})).await;
     for person in [
         json!({"id": "ann000000000001", "name": "ann", "nickname": "annie", "age": 30,
                "active": true, "tags": ["a", "b"], "meta": {"kind": "admin", "level": 3},
-               "born": "1994-02-03 10:00:00.000Z", "team": red["id"]}),
+               "born": "1994-02-03 10:00:00.000Z", "team": red["id"],
+               "clubs": [chess["id"], go["id"]]}),
         json!({"id": "bob000000000002", "name": "bob", "nickname": "", "age": 25,
                "active": false, "tags": ["b"], "meta": {"kind": "user", "level": 1},
-               "born": "1999-12-31 23:59:59.000Z", "team": red["id"]}),
+               "born": "1999-12-31 23:59:59.000Z", "team": red["id"],
+               "clubs": [chess["id"]]}),
         json!({"id": "cid000000000003", "name": "cid", "nickname": "cid", "age": 40,
                "active": true, "tags": [], "meta": null, "born": "", "team": ""}),
         json!({"id": "dee000000000004", "name": "dee", "nickname": "Dee Dee", "age": 25,
                "active": false, "tags": ["c", "a", "b"], "meta": {"kind": "user"},
-               "born": "2001-06-07 08:09:10.000Z", "team": blue["id"]}),
+               "born": "2001-06-07 08:09:10.000Z", "team": blue["id"],
+               "clubs": [go["id"]]}),
     ] {
         app.create_record("people", person).await;
     }
@@ -145,19 +154,38 @@ async fn logic_and_grouping() {
 async fn multi_valued_fields() {
     let app = people().await;
     app.run(&[
-        // Without `?` every value must match; with it, at least one.
-        selects("tags ?= 'a'", &["ann", "dee"]),
-        selects("tags = 'b'", &["bob"]),
-        selects("tags ?!= 'b'", &["ann", "dee"]),
-        selects("tags != 'b'", &["cid"]),
+        // A bare multi-valued field stands for its stored JSON text (`["a","b"]`), so `=` and
+        // `?=` compare with that text and `~` searches it.
+        selects("tags ?= 'a'", &[]),
+        selects("tags = 'b'", &[]),
+        selects("tags = '[\"b\"]'", &["bob"]),
+        selects("tags = '[]'", &["cid"]),
+        selects("tags = ''", &[]),
+        selects("tags != 'b'", &["ann", "bob", "cid", "dee"]),
+        selects("tags ?!= 'b'", &["ann", "bob", "cid", "dee"]),
+        selects("tags ~ 'a'", &["ann", "dee"]),
+        selects("tags ~ '\"b\"'", &["ann", "bob", "dee"]),
         selects("tags ?~ 'c'", &["dee"]),
-        selects("tags ?!~ 'b'", &["dee"]),
+        selects("tags ?!~ 'b'", &["cid"]),
+        // :each compares every value: without `?` all must match, with `?` at least one.
+        selects("tags:each = 'b'", &["bob"]),
+        selects("tags:each ?= 'a'", &["ann", "dee"]),
+        selects("tags:each ?= 'b'", &["ann", "bob", "dee"]),
+        selects("tags:each != 'b'", &["cid"]),
+        selects("tags:each != 'c'", &["ann", "bob", "cid"]),
+        selects("tags:each ?!= 'b'", &["ann", "cid", "dee"]),
+        selects("tags:each ~ 'b'", &["bob"]),
         selects("tags:length > 1", &["ann", "dee"]),
         selects("tags:length = 0", &["cid"]),
         selects("tags:length = 3", &["dee"]),
-        selects("tags:each != 'c'", &["ann", "bob", "cid"]),
-        selects("tags:each ~ 'b'", &["bob"]),
-        selects("tags = ''", &["cid"]),
+        // Through a multiple relation: without `?` every related record must match.
+        selects("clubs.name ?= 'chess'", &["ann", "bob"]),
+        selects("clubs.name = 'chess'", &["bob"]),
+        // No related record counts as one whose name is not 'chess'.
+        selects("clubs.name ?!= 'chess'", &["ann", "cid", "dee"]),
+        selects("clubs.name != 'chess'", &["cid", "dee"]),
+        selects("clubs.name ?~ 'o'", &["ann", "dee"]),
+        selects("clubs:length = 2", &["ann"]),
         // `?` on a single value is an ordinary comparison.
         selects("age ?> 29", &["ann", "cid"]),
         selects("name ?= 'bob'", &["bob"]),

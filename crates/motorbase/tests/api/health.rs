@@ -6,8 +6,10 @@ use crate::common::{Case, TestApp};
 async fn health_answers_everyone() {
     let app = TestApp::spawn().await;
     app.run(&[
-        Case::get("guest", "/api/health")
-            .expect(200, json!({"code": 200, "message": "API is healthy.", "data": {}})),
+        Case::get("guest", "/api/health").expect(
+            200,
+            json!({"code": 200, "message": "API is healthy.", "data": {}}),
+        ),
         // Superusers also get a few facts about the server.
         Case::get("superuser", "/api/health").superuser().expect(
             200,

@@ -290,3 +290,123 @@ async fn expand_honours_the_related_view_rule() {
     ])
     .await;
 }
+
+#[tokio::test]
+async fn request_body_modifiers_in_rules() {
+    let app = TestApp::spawn().await;
+    app.create_collection(json!({
+        "name": "posts",
+        "type": "base",
+        "listRule": "", "viewRule": "",
+        "createRule": "@request.body.role:isset = false && @request.body.title != 'forbidden'",
+        "updateRule": "@request.body.title:changed = false",
+        "fields": [
+            {"name": "title", "type": "text"},
+            {"name": "role", "type": "text"},
+            {"name": "n", "type": "number"}
+        ]
+    }))
+    .await;
+    let path = "/api/collections/posts/records";
+    let rec = app
+        .create_record("posts", json!({"title": "fixed", "n": 1}))
+        .await;
+    let one = format!("{path}/{}", rec["id"].as_str().unwrap());
+    app.run(&[
+        Case::post("without the guarded field", path, json!({"title": "ok"}))
+            .expect(200, json!({"title": "ok"})),
+        Case::post("with it", path, json!({"title": "ok", "role": "admin"}))
+            .expect(400, error(400, "Failed to create record.")),
+        Case::post("a forbidden value", path, json!({"title": "forbidden"}))
+            .expect(400, error(400, "Failed to create record.")),
+        Case::patch("leaving the title alone", &one, json!({"n": 2}))
+            .expect(200, json!({"title": "fixed", "n": 2})),
+        Case::patch(
+            "sending the same title",
+            &one,
+            json!({"title": "fixed", "n": 3}),
+        )
+        .expect(200, json!({"title": "fixed", "n": 3})),
+        Case::patch("changing the title", &one, json!({"title": "other"}))
+            .expect(404, error(404, NOT_FOUND)),
+        Case::get("unchanged", &one).expect(200, json!({"title": "fixed", "n": 3})),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn collection_joins_headers_and_dates_in_rules() {
+    let app = TestApp::spawn().await;
+    let (alice_id, alice) = app.create_user("alice@example.com", "Password123").await;
+    let (_, bob) = app.create_user("bob@example.com", "Password123").await;
+    app.create_collection(json!({
+        "name": "members",
+        "type": "base",
+        "fields": [{"name": "user", "type": "relation", "collectionId": "_pb_users_auth_",
+                    "maxSelect": 1}]
+    }))
+    .await;
+    app.create_record("members", json!({"user": alice_id}))
+        .await;
+    app.create_collection(json!({
+        "name": "club",
+        "type": "base",
+        "listRule": "@collection.members.user ?= @request.auth.id",
+        "viewRule": "@request.headers.x_api_key = 'k1'",
+        "fields": [{"name": "title", "type": "text"}]
+    }))
+    .await;
+    app.create_collection(json!({
+        "name": "news",
+        "type": "base",
+        "listRule": "published <= @now && published >= @yesterday",
+        "fields": [{"name": "title", "type": "text"}, {"name": "published", "type": "date"}]
+    }))
+    .await;
+    let rec = app.create_record("club", json!({"title": "secret"})).await;
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.3fZ")
+        .to_string();
+    app.create_record("news", json!({"title": "today", "published": now}))
+        .await;
+    app.create_record(
+        "news",
+        json!({"title": "old", "published": "2001-01-01 00:00:00.000Z"}),
+    )
+    .await;
+    app.create_record(
+        "news",
+        json!({"title": "future", "published": "2999-01-01 00:00:00.000Z"}),
+    )
+    .await;
+    let one = format!(
+        "/api/collections/club/records/{}",
+        rec["id"].as_str().unwrap()
+    );
+
+    app.run(&[
+        Case::get("a member lists", "/api/collections/club/records")
+            .token(&alice)
+            .expect(
+                200,
+                json!({"totalItems": 1, "items": [{"title": "secret"}]}),
+            ),
+        Case::get("a non-member gets nothing", "/api/collections/club/records")
+            .token(&bob)
+            .expect(200, json!({"totalItems": 0, "items": []})),
+        Case::get("no header", &one).expect(404, error(404, NOT_FOUND)),
+        Case::get(
+            "@now and @yesterday",
+            with_query("/api/collections/news/records", &[("fields", "title")]),
+        )
+        .expect(200, json!({"totalItems": 1, "items": [{"title": "today"}]})),
+    ])
+    .await;
+    let resp = reqwest::Client::new()
+        .get(app.url(&one))
+        .header("X-Api-Key", "k1")
+        .send()
+        .await
+        .expect("GET with a header");
+    assert_eq!(resp.status().as_u16(), 200, "@request.headers.x_api_key");
+}

@@ -112,6 +112,30 @@ pub(crate) fn apply(conn: &Connection, change: &SchemaChange) -> Result<(), Stor
             quote(from)?,
             quote(to)?
         ),
+        SchemaChange::ChangeMultiplicity {
+            table,
+            column,
+            to_multi,
+        } => {
+            let (t, c) = (quote(table)?, quote(column)?);
+            let (def, expr) = if *to_multi {
+                (
+                    "JSON DEFAULT '[]' NOT NULL",
+                    format!("CASE WHEN {c} IS NULL OR {c} = '' THEN '[]' ELSE json_array({c}) END"),
+                )
+            } else {
+                (
+                    "TEXT DEFAULT '' NOT NULL",
+                    format!("CASE WHEN json_valid({c}) AND json_type({c}) = 'array' THEN COALESCE(json_extract({c}, '$[0]'), '') ELSE COALESCE({c}, '') END"),
+                )
+            };
+            format!(
+                "ALTER TABLE {t} ADD COLUMN \"_mb_convert\" {def};
+                 UPDATE {t} SET \"_mb_convert\" = {expr};
+                 ALTER TABLE {t} DROP COLUMN {c};
+                 ALTER TABLE {t} RENAME COLUMN \"_mb_convert\" TO {c};"
+            )
+        }
         SchemaChange::CreateIndex(ix) => index_sql(ix)?,
         SchemaChange::DropIndex { name } => format!("DROP INDEX IF EXISTS {}", quote(name)?),
     };

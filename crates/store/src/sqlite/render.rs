@@ -24,7 +24,8 @@ pub(crate) fn quote(name: &str) -> Result<String, StoreError> {
 /// The FROM items and join conditions a multi-valued path needs, plus its leaf expression.
 struct Chain {
     from: Vec<String>,
-    conds: Vec<String>,
+    /// Join conditions with their parameters, in the order they are written.
+    conds: Vec<(String, Vec<Value>)>,
     leaf: String,
 }
 
@@ -97,13 +98,29 @@ impl Sql {
                     },
                 )?;
                 self.text.push_str(&format!(
-                    " FROM {} {t} WHERE {t}.\"id\" = {alias}.{} LIMIT 1)",
+                    " FROM {} {t} WHERE {t}.\"id\" = {alias}.{}",
                     quote(&hop.table)?,
                     quote(&hop.column)?
                 ));
+                if let Some(c) = &hop.cond {
+                    self.text.push_str(" AND ");
+                    self.cond(&t, c)?;
+                }
+                self.text.push_str(" LIMIT 1)");
             }
         }
         Ok(())
+    }
+
+    /// Renders a condition on its own, sharing this query's alias numbering.
+    fn fragment(&mut self, root: &str, c: &Cond) -> Result<(String, Vec<Value>), StoreError> {
+        let mut sub = Sql {
+            aliases: self.aliases,
+            ..Sql::default()
+        };
+        sub.cond(root, c)?;
+        self.aliases = sub.aliases;
+        Ok((sub.text, sub.params))
     }
 
     /// Splices an expression containing `?` placeholders with their parameters.
@@ -130,10 +147,13 @@ impl Sql {
                 let j = self.alias("_j");
                 from.push(format!("json_each({}) {j}", as_array(&col)));
                 from.push(format!("{} {t}", quote(&hop.table)?));
-                conds.push(format!("{t}.\"id\" = {j}.value"));
+                conds.push((format!("{t}.\"id\" = {j}.value"), vec![]));
             } else {
                 from.push(format!("{} {t}", quote(&hop.table)?));
-                conds.push(format!("{t}.\"id\" = {col}"));
+                conds.push((format!("{t}.\"id\" = {col}"), vec![]));
+            }
+            if let Some(c) = &hop.cond {
+                conds.push(self.fragment(&t, c)?);
             }
             prev = t;
         }
@@ -239,16 +259,14 @@ impl Sql {
                 }
             }
         }
-        let items = format!(
-            "SELECT 1 FROM {}{}",
-            from.join(", "),
-            if conds.is_empty() {
-                String::new()
-            } else {
-                format!(" WHERE {}", conds.join(" AND "))
-            }
-        );
         let and_or_where = if conds.is_empty() { " WHERE " } else { " AND " };
+        let mut items = format!("SELECT 1 FROM {}", from.join(", "));
+        let mut items_params = vec![];
+        for (i, (text, params)) in conds.into_iter().enumerate() {
+            items.push_str(if i == 0 { " WHERE " } else { " AND " });
+            items.push_str(&text);
+            items_params.extend(params);
+        }
         if any {
             self.text
                 .push_str(&format!("EXISTS ({items}{and_or_where}"));
