@@ -50,18 +50,11 @@ impl Backend {
             collections::defaults::superusers(),
             collections::defaults::users(),
         ] {
-            let data = serde_json::to_string(&c).map_err(|e| CoreError::Internal(e.to_string()))?;
+            let row = collections::definition_row(&c)?;
             let changes = collections_changes(&c);
             self.store
                 .write(move |tx| -> std::result::Result<(), StoreError> {
-                    tx.insert(
-                        "_collections",
-                        &[
-                            ("id".into(), Value::Text(c.id.clone())),
-                            ("name".into(), Value::Text(c.name.clone())),
-                            ("data".into(), Value::Text(data)),
-                        ],
-                    )?;
+                    tx.insert("_collections", &row)?;
                     for ch in &changes {
                         tx.apply(ch)?;
                     }

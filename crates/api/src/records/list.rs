@@ -2,8 +2,9 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use motorbase_core::records::{list, ListParams, ListResult};
+use motorbase_core::records::{list, ListResult};
 
+use super::list_params;
 use crate::error::ApiResult;
 use crate::extract::{Ctx, QueryMap};
 use crate::AppState;
@@ -15,15 +16,7 @@ pub async fn handler(
     Path(collection): Path<String>,
     QueryMap(q): QueryMap,
 ) -> ApiResult<Json<ListResult>> {
-    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-    let params = ListParams {
-        page: q.get("page").cloned(),
-        per_page: q.get("perPage").cloned(),
-        sort: get("sort"),
-        filter: get("filter"),
-        expand: get("expand"),
-        fields: get("fields"),
-        skip_total: matches!(get("skipTotal").as_str(), "1" | "true" | "True" | "t"),
-    };
-    Ok(Json(list(&state.backend, &collection, params, ctx).await?))
+    Ok(Json(
+        list(&state.backend, &collection, list_params(&q), ctx).await?,
+    ))
 }

@@ -4,6 +4,7 @@
 pub mod defaults;
 pub mod field;
 pub mod index;
+mod list;
 pub mod model;
 mod save;
 
@@ -11,7 +12,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use field::{field_id, Field, FieldType};
+pub use list::list_collections;
 pub use model::{Collection, CollectionType, RuleKind};
+pub(crate) use save::definition_row;
 pub use save::{
     create_collection, delete_collection, public_json, truncate_collection, update_collection,
 };

@@ -436,11 +436,19 @@ fn drop_indexes(c: &Collection) -> Vec<SchemaChange> {
         .collect()
 }
 
-fn definition_row(c: &Collection) -> Result<Vec<(String, Value)>> {
+pub(crate) fn definition_row(c: &Collection) -> Result<Vec<(String, Value)>> {
     let data = serde_json::to_string(c).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let kind = serde_json::to_value(c.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     Ok(vec![
         ("id".into(), Value::Text(c.id.clone())),
         ("name".into(), Value::Text(c.name.clone())),
+        ("type".into(), Value::Text(kind)),
+        ("system".into(), Value::Bool(c.system)),
+        ("created".into(), Value::Text(c.created.clone())),
+        ("updated".into(), Value::Text(c.updated.clone())),
         ("data".into(), Value::Text(data)),
     ])
 }

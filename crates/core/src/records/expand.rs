@@ -54,6 +54,17 @@ pub fn expand(
     records: &mut [Map<String, Json>],
     tree: &ExpandTree,
 ) -> Result<()> {
+    // PocketBase answers with an (empty) `expand` object as soon as one relation was asked for.
+    if tree
+        .0
+        .keys()
+        .any(|k| c.field(k).is_some_and(|f| f.kind == FieldType::Relation))
+    {
+        for rec in records.iter_mut() {
+            rec.entry("expand")
+                .or_insert_with(|| Json::Object(Map::new()));
+        }
+    }
     for (name, sub) in &tree.0 {
         let Some(field) = c.field(name).filter(|f| f.kind == FieldType::Relation) else {
             continue;

@@ -14,6 +14,7 @@ use crate::rules::RequestCtx;
 
 pub use fields::FieldsPicker;
 pub use query::{list, view, ListParams, ListResult};
+pub(crate) use query::{paging, sort_keys};
 pub use validate::{compile_pattern, normalize_date};
 pub(crate) use write::truncate;
 pub use write::{create, delete, update};

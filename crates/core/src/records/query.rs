@@ -76,6 +76,31 @@ pub(crate) fn rule_cond(
     }
 }
 
+/// `page` and `perPage`: defaults for missing or non-positive values, capped at 1000 per page,
+/// 400 for text that is not a number.
+pub(crate) fn paging(params: &ListParams) -> Result<(u64, u64)> {
+    let page = parse_number(&params.page, 1)?;
+    let per_page = parse_number(&params.per_page, DEFAULT_PER_PAGE)?.min(MAX_PER_PAGE);
+    Ok((page, per_page))
+}
+
+impl ListResult {
+    /// `total` is `None` when the count was skipped (`skipTotal`): PocketBase then says -1.
+    pub fn new(page: u64, per_page: u64, total: Option<u64>, items: Vec<Json>) -> Self {
+        let (total_items, total_pages) = match total {
+            Some(t) => (t as i64, t.div_ceil(per_page) as i64),
+            None => (-1, -1),
+        };
+        ListResult {
+            page,
+            per_page,
+            total_items,
+            total_pages,
+            items,
+        }
+    }
+}
+
 fn parse_number(v: &Option<String>, default: u64) -> Result<u64> {
     match v.as_deref().map(str::trim) {
         None | Some("") => Ok(default),
@@ -87,7 +112,7 @@ fn parse_number(v: &Option<String>, default: u64) -> Result<u64> {
     }
 }
 
-fn sort_keys(
+pub(crate) fn sort_keys(
     schema: &Schema,
     c: &Collection,
     ctx: &RequestCtx,
@@ -155,8 +180,7 @@ pub async fn list(
     .compile(&c, &params.filter)
     .map_err(client_error)?;
     let sort = sort_keys(&schema, &c, &ctx, &params.sort)?;
-    let page = parse_number(&params.page, 1)?;
-    let per_page = parse_number(&params.per_page, DEFAULT_PER_PAGE)?.min(MAX_PER_PAGE);
+    let (page, per_page) = paging(&params)?;
     let cond = Cond::And(vec![rule, client]);
     let q = Select {
         table: c.name.clone(),
@@ -186,17 +210,7 @@ pub async fn list(
                 .into_iter()
                 .map(|m| finish(&c, m, &ctx, picker.as_ref()))
                 .collect();
-            let (total_items, total_pages) = match total {
-                Some(t) => (t as i64, t.div_ceil(per_page) as i64),
-                None => (-1, -1),
-            };
-            Ok(ListResult {
-                page,
-                per_page,
-                total_items,
-                total_pages,
-                items,
-            })
+            Ok(ListResult::new(page, per_page, total, items))
         })
         .await
 }

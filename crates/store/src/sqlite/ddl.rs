@@ -12,6 +12,10 @@ pub(crate) fn bootstrap(conn: &Connection) -> Result<(), StoreError> {
         "CREATE TABLE IF NOT EXISTS \"_collections\" (
             \"id\" TEXT PRIMARY KEY NOT NULL,
             \"name\" TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            \"type\" TEXT NOT NULL DEFAULT 'base',
+            \"system\" BOOLEAN NOT NULL DEFAULT FALSE,
+            \"created\" TEXT NOT NULL DEFAULT '',
+            \"updated\" TEXT NOT NULL DEFAULT '',
             \"data\" TEXT NOT NULL
         );
         CREATE TABLE IF NOT EXISTS \"_params\" (
