@@ -43,6 +43,13 @@ impl ApiError {
     pub fn forbidden(message: &str) -> Self {
         Self::new(StatusCode::FORBIDDEN, message)
     }
+    /// PocketBase words a malformed body differently per endpoint: swaps the message of a 400.
+    pub fn reword_bad_request(mut self, message: &str) -> Self {
+        if self.status == StatusCode::BAD_REQUEST {
+            self.message = message.to_string();
+        }
+        self
+    }
 }
 
 impl From<CoreError> for ApiError {

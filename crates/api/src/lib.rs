@@ -67,6 +67,10 @@ pub fn router(backend: Arc<Backend>) -> Router {
             post(auth::with_password::handler),
         )
         .route(
+            "/api/collections/{collection}/auth-methods",
+            get(auth::methods::handler),
+        )
+        .route(
             "/api/collections/{collection}/auth-refresh",
             post(auth::refresh::handler),
         )
@@ -74,7 +78,8 @@ pub fn router(backend: Arc<Backend>) -> Router {
             "/api/settings",
             get(settings::get::handler).patch(settings::update::handler),
         )
-        .fallback(|| async { ApiError::not_found() })
+        // PocketBase serves static files for every other path, so a miss reads "File not found.".
+        .fallback(|| async { ApiError::new(axum::http::StatusCode::NOT_FOUND, "File not found.") })
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(extract::MAX_BODY))
         .with_state(state)

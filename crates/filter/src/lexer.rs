@@ -156,10 +156,19 @@ impl Lexer<'_> {
                 self.pos = start + 1 + i + c.len_utf8();
                 return Ok(TokenKind::Str(out));
             }
-            if c == '\\' && self.src[start + 1 + i + 1..].starts_with(quote) {
-                // As PocketBase: only an escaped closing quote is unescaped; other backslashes stay.
-                chars.next();
-                out.push(quote);
+            if c == '\\' {
+                // PocketBase's escapes: \\ \' \" \n \t \r; any other pair is kept as written.
+                match chars.next() {
+                    Some((_, e @ ('\\' | '\'' | '"'))) => out.push(e),
+                    Some((_, 'n')) => out.push('\n'),
+                    Some((_, 't')) => out.push('\t'),
+                    Some((_, 'r')) => out.push('\r'),
+                    Some((_, other)) => {
+                        out.push('\\');
+                        out.push(other);
+                    }
+                    None => break,
+                }
             } else {
                 out.push(c);
             }

@@ -199,11 +199,13 @@ fn strings_and_escapes() {
         ("a = ''", "[id(a) = \"\"]"),
         (r"a = 'it\'s'", "[id(a) = \"it's\"]"),
         (r#"a = "say \"hi\"""#, "[id(a) = \"say \\\"hi\\\"\"]"),
-        (r"a = 'back\\slash'", "[id(a) = \"back\\\\\\\\slash\"]"),
+        (r"a = 'back\\slash'", "[id(a) = \"back\\\\slash\"]"),
+        (r"a = 'new\nline'", "[id(a) = \"new\\nline\"]"),
         (
-            r"a = 'unknown \n escape'",
-            "[id(a) = \"unknown \\\\n escape\"]",
+            r"a = 'unknown \y escape'",
+            "[id(a) = \"unknown \\\\y escape\"]",
         ),
+        (r"a = 'ends with \\'", "[id(a) = \"ends with \\\\\"]"),
         (r#"a = "mixed 'quotes'""#, "[id(a) = \"mixed 'quotes'\"]"),
         (
             r#"a = 'mixed "quotes"'"#,

@@ -32,7 +32,8 @@ pub enum ColumnKind {
 /// `multi`, a JSON array of ids) of rows in `table`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hop {
-    pub column: String,
+    /// `None` joins every row of `table` (PocketBase's `@collection.name`).
+    pub column: Option<String>,
     pub multi: bool,
     pub table: String,
     /// A condition the related row must also meet (the related collection's rule for the
@@ -70,7 +71,8 @@ impl Path {
     }
     /// A path is multi-valued when it crosses a multi relation or ends on each item of an array.
     pub fn is_multi(&self) -> bool {
-        self.hops.iter().any(|h| h.multi) || matches!(self.leaf, Leaf::Each(_))
+        self.hops.iter().any(|h| h.multi || h.column.is_none())
+            || matches!(self.leaf, Leaf::Each(_))
     }
 }
 

@@ -1,5 +1,6 @@
 //! `/api/collections/{c}/auth-*`.
 
+pub mod methods;
 pub mod refresh;
 pub mod with_password;
 

@@ -6,7 +6,7 @@ use motorbase_core::auth::{auth_with_password, missing};
 use serde_json::Value;
 
 use super::{auth_collection, auth_response};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Ctx};
 use crate::AppState;
 
@@ -15,9 +15,11 @@ pub async fn handler(
     State(state): State<Arc<AppState>>,
     Ctx(ctx): Ctx,
     Path(collection): Path<String>,
-    Body(body): Body,
+    body: Result<Body, ApiError>,
 ) -> ApiResult<Json<Value>> {
     let c = auth_collection(&state, &collection)?;
+    let Body(body) = body
+        .map_err(|e| e.reword_bad_request("An error occurred while loading the submitted data."))?;
     let text = |k: &str| {
         body.get(k)
             .and_then(Value::as_str)

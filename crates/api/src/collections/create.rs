@@ -5,7 +5,7 @@ use axum::Json;
 use motorbase_core::collections::{create_collection, public_json};
 use serde_json::Value;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Ctx, JsonBody};
 use crate::AppState;
 
@@ -13,9 +13,12 @@ use crate::AppState;
 pub async fn handler(
     State(state): State<Arc<AppState>>,
     ctx: Ctx,
-    JsonBody(body): JsonBody,
+    body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Json<Value>> {
     ctx.require_superuser()?;
+    let JsonBody(body) = body.map_err(|e| {
+        e.reword_bad_request("Failed to load the collection type data due to invalid formatting.")
+    })?;
     let c = create_collection(&state.backend, &body).await?;
     Ok(Json(public_json(&c)))
 }

@@ -5,7 +5,7 @@ use axum::Json;
 use motorbase_core::collections::{public_json, update_collection};
 use serde_json::Value;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Ctx, JsonBody};
 use crate::AppState;
 
@@ -14,9 +14,12 @@ pub async fn handler(
     State(state): State<Arc<AppState>>,
     ctx: Ctx,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody,
+    body: Result<JsonBody, ApiError>,
 ) -> ApiResult<Json<Value>> {
     ctx.require_superuser()?;
+    let JsonBody(body) = body.map_err(|e| {
+        e.reword_bad_request("Failed to load the submitted data due to invalid formatting.")
+    })?;
     let c = update_collection(&state.backend, &name, &body).await?;
     Ok(Json(public_json(&c)))
 }

@@ -47,11 +47,7 @@ pub async fn list_collections(
 ) -> Result<ListResult> {
     let table = definitions_table();
     let schema = backend.schema();
-    let compiler = Compiler {
-        schema: &schema,
-        ctx: &ctx,
-        mode: Mode::Client,
-    };
+    let compiler = Compiler::new(&schema, &ctx, Mode::Client);
     let filter = compiler
         .compile(&table, &params.filter)
         .map_err(|_| CoreError::generic_bad_request())?;

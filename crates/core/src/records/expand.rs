@@ -78,11 +78,7 @@ pub fn expand(
             match target.rule(RuleKind::View) {
                 None => continue,
                 Some(text) => {
-                    let compiler = Compiler {
-                        schema,
-                        ctx,
-                        mode: Mode::Rule,
-                    };
+                    let compiler = Compiler::new(schema, ctx, Mode::Rule);
                     compiler
                         .compile(&target, text)
                         .map_err(|_| CoreError::generic_bad_request())?

@@ -40,8 +40,11 @@ pub struct ListResult {
 
 fn client_error(e: RuleError) -> CoreError {
     match e {
+        RuleError::CollectionFieldForbidden => {
+            CoreError::Forbidden("Only superusers can filter by @collection.".into())
+        }
         RuleError::RequestFieldForbidden => {
-            CoreError::Forbidden("Only superusers can filter by '@request.*' fields.".into())
+            CoreError::Forbidden("Only superusers can filter by @request.".into())
         }
         _ => CoreError::generic_bad_request(),
     }
@@ -66,13 +69,9 @@ pub(crate) fn rule_cond(
     }
     match c.rule(kind) {
         None => Err(CoreError::superusers_only()),
-        Some(text) => Compiler {
-            schema,
-            ctx,
-            mode: Mode::Rule,
-        }
-        .compile(c, text)
-        .map_err(|_| CoreError::generic_bad_request()),
+        Some(text) => Compiler::new(schema, ctx, Mode::Rule)
+            .compile(c, text)
+            .map_err(|_| CoreError::generic_bad_request()),
     }
 }
 
@@ -119,16 +118,19 @@ pub(crate) fn sort_keys(
     spec: &str,
 ) -> Result<Vec<SortKey>> {
     let terms = filter::parse_sort(spec).map_err(|_| CoreError::generic_bad_request())?;
-    let compiler = Compiler {
-        schema,
-        ctx,
-        mode: Mode::Client,
-    };
+    let compiler = Compiler::new(schema, ctx, Mode::Client);
     let mut keys = vec![];
     for t in terms {
         let first = t.ident.path[0].as_str();
         keys.push(match first {
             "@random" => SortKey::Random,
+            "@request" | "@collection" if !ctx.is_superuser() => {
+                return Err(client_error(if first == "@request" {
+                    RuleError::RequestFieldForbidden
+                } else {
+                    RuleError::CollectionFieldForbidden
+                }))
+            }
             "@rowid" => SortKey::RowId { desc: t.desc },
             _ => {
                 let path = compiler
@@ -172,13 +174,9 @@ pub async fn list(
     let c = collection(backend, collection_name)?;
     let schema = backend.schema();
     let rule = rule_cond(&schema, &c, RuleKind::List, &ctx)?;
-    let client = Compiler {
-        schema: &schema,
-        ctx: &ctx,
-        mode: Mode::Client,
-    }
-    .compile(&c, &params.filter)
-    .map_err(client_error)?;
+    let client = Compiler::new(&schema, &ctx, Mode::Client)
+        .compile(&c, &params.filter)
+        .map_err(client_error)?;
     let sort = sort_keys(&schema, &c, &ctx, &params.sort)?;
     let (page, per_page) = paging(&params)?;
     let cond = Cond::And(vec![rule, client]);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use motorbase_store::{CmpOp, Cond, Leaf, Operand, Path, Select, StoreError, Value, WriteTx};
 use serde_json::{json, Map, Value as Json};
 
-use super::query::{collection, output, rule_cond};
+use super::query::{output, rule_cond};
 use super::validate::{prepare, Draft, Input};
 use super::{record_columns, row_to_map};
 use crate::auth::password;
@@ -18,6 +18,21 @@ use crate::Backend;
 
 /// How deep a chain of cascading deletes may go before it is refused.
 const MAX_CASCADE_DEPTH: usize = 32;
+
+/// The collection a write goes to: 404 with PocketBase's wording for the action when missing,
+/// 400 for read-only view collections.
+fn writable_collection(backend: &Backend, name: &str, missing: &str) -> Result<Arc<Collection>> {
+    let c = backend
+        .schema()
+        .get(name)
+        .ok_or_else(|| CoreError::NotFound(missing.to_string()))?;
+    if c.kind == CollectionType::View {
+        return Err(CoreError::BadRequest(
+            "View collections are read-only.".into(),
+        ));
+    }
+    Ok(c)
+}
 
 /// The response options of a write (`expand`, `fields`).
 #[derive(Debug, Default, Clone)]
@@ -75,6 +90,7 @@ fn check_relations(
     schema: &Schema,
     draft: &Draft,
     self_coll: &Collection,
+    message: &str,
 ) -> Result<()> {
     let mut errors = FieldErrors::new();
     for (field, target_id, ids) in &draft.relations {
@@ -100,7 +116,7 @@ fn check_relations(
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(validation("Failed to create record.", errors))
+        Err(validation(message, errors))
     }
 }
 
@@ -163,12 +179,11 @@ pub async fn create(
     opts: WriteOptions,
     mut ctx: RequestCtx,
 ) -> Result<Json> {
-    let c = collection(backend, collection_name)?;
-    if c.kind == CollectionType::View {
-        return Err(CoreError::BadRequest(
-            "View collections are read-only.".into(),
-        ));
-    }
+    let c = writable_collection(
+        backend,
+        collection_name,
+        "Missing or invalid collection context.",
+    )?;
     let schema = backend.schema();
     ctx.body = body.clone();
     let rule = rule_cond(&schema, &c, RuleKind::Create, &ctx)?;
@@ -196,7 +211,7 @@ pub async fn create(
     backend
         .store
         .write(move |tx| -> Result<Json> {
-            check_relations(tx, &schema, &draft, &c)?;
+            check_relations(tx, &schema, &draft, &c, "Failed to create record.")?;
             let row: Vec<(String, Value)> = pre.into_iter().chain(values).collect();
             tx.insert(&c.name, &row)
                 .map_err(|e| unique_error("Failed to create record.", e))?;
@@ -216,25 +231,20 @@ pub async fn update(
     opts: WriteOptions,
     mut ctx: RequestCtx,
 ) -> Result<Json> {
-    let c = collection(backend, collection_name)?;
-    if c.kind == CollectionType::View {
-        return Err(CoreError::BadRequest(
-            "View collections are read-only.".into(),
-        ));
-    }
+    let c = writable_collection(
+        backend,
+        collection_name,
+        "Missing or invalid collection context.",
+    )?;
     let schema = backend.schema();
     ctx.body = body.clone();
     let rule = rule_cond(&schema, &c, RuleKind::Update, &ctx)?;
     let manage_rule = match (c.is_auth(), ctx.is_superuser(), c.rule(RuleKind::Manage)) {
         (_, true, _) => Some(Cond::True),
         (true, false, Some(text)) => Some(
-            Compiler {
-                schema: &schema,
-                ctx: &ctx,
-                mode: Mode::Rule,
-            }
-            .compile(&c, text)
-            .map_err(|_| CoreError::generic_bad_request())?,
+            Compiler::new(&schema, &ctx, Mode::Rule)
+                .compile(&c, text)
+                .map_err(|_| CoreError::generic_bad_request())?,
         ),
         _ => None,
     };
@@ -290,7 +300,7 @@ pub async fn update(
                 manager,
             })
             .map_err(|e| validation("Failed to update record.", e))?;
-            check_relations(tx, &schema, &draft, &c)?;
+            check_relations(tx, &schema, &draft, &c, "Failed to update record.")?;
             let values = changed_values(&c, &draft, hashed.as_deref(), false);
             tx.update(&c.name, &id, &values)
                 .map_err(|e| unique_error("Failed to update record.", e))?;
@@ -306,12 +316,7 @@ pub async fn delete(
     id: &str,
     ctx: RequestCtx,
 ) -> Result<()> {
-    let c = collection(backend, collection_name)?;
-    if c.kind == CollectionType::View {
-        return Err(CoreError::BadRequest(
-            "View collections are read-only.".into(),
-        ));
-    }
+    let c = writable_collection(backend, collection_name, "Missing collection context.")?;
     let schema = backend.schema();
     let rule = rule_cond(&schema, &c, RuleKind::Delete, &ctx)?;
     let id = id.to_string();
@@ -387,7 +392,7 @@ fn delete_cascade(
                     remaining.as_array().is_some_and(|a| a.is_empty()) || remaining == json!("");
                 if f.required() && empty {
                     return Err(CoreError::BadRequest(
-                        "The record cannot be deleted because it is part of a required reference in another record.".into(),
+                        "Failed to delete record. Make sure that the record is not part of a required relation reference.".into(),
                     ));
                 }
                 tx.update(

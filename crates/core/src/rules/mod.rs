@@ -55,6 +55,8 @@ pub enum RuleError {
     UnknownField(String),
     #[error("only superusers may filter by @request fields")]
     RequestFieldForbidden,
+    #[error("only superusers may filter by @collection fields")]
+    CollectionFieldForbidden,
     #[error("{0} is not supported yet")]
     Unsupported(String),
     #[error("{0}")]
@@ -77,16 +79,30 @@ pub struct Compiler<'a> {
     pub schema: &'a Schema,
     pub ctx: &'a RequestCtx,
     pub mode: Mode,
+    /// Conditions the current comparison must also meet (set while resolving its paths).
+    guards: std::cell::RefCell<Vec<Path>>,
+}
+
+impl<'a> Compiler<'a> {
+    pub fn new(schema: &'a Schema, ctx: &'a RequestCtx, mode: Mode) -> Self {
+        Compiler {
+            schema,
+            ctx,
+            mode,
+            guards: Default::default(),
+        }
+    }
+
+    /// Client filters of non-superusers see only what the caller may see.
+    fn restricted(&self) -> bool {
+        self.mode == Mode::Client && !self.ctx.is_superuser()
+    }
 }
 
 /// Validates a rule's syntax and field names against the collection.
 pub fn check(schema: &Schema, collection: &Collection, rule: &str) -> Result<(), RuleError> {
     let ctx = RequestCtx::default();
-    let c = Compiler {
-        schema,
-        ctx: &ctx,
-        mode: Mode::Check,
-    };
+    let c = Compiler::new(schema, &ctx, Mode::Check);
     c.compile(collection, rule).map(|_| ())
 }
 
@@ -100,14 +116,6 @@ fn json_to_value(v: &Json) -> Value {
             .unwrap_or_else(|| Value::Float(n.as_f64().unwrap_or(0.0))),
         Json::String(s) => Value::Text(s.clone()),
         other => Value::Text(other.to_string()),
-    }
-}
-
-fn num(n: f64) -> Value {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        Value::Int(n as i64)
-    } else {
-        Value::Float(n)
     }
 }
 
@@ -142,14 +150,27 @@ impl Compiler<'_> {
         if let Some(cond) = self.changed_comparison(c, cmp, op)? {
             return Ok(cond);
         }
+        self.guards.borrow_mut().clear();
         let left = self.operand(c, &cmp.left)?;
         let right = self.operand(c, &cmp.right)?;
-        Ok(Cond::Cmp {
+        let cmp = Cond::Cmp {
             left,
             op,
             right,
             any: cmp.op.any,
-        })
+        };
+        let guards: Vec<Path> = self.guards.borrow_mut().drain(..).collect();
+        if guards.is_empty() {
+            return Ok(cmp);
+        }
+        let mut all = vec![cmp];
+        all.extend(guards.into_iter().map(|g| Cond::Cmp {
+            left: Operand::Path(g),
+            op: CmpOp::Eq,
+            right: Operand::Value(Value::Bool(true)),
+            any: false,
+        }));
+        Ok(Cond::And(all))
     }
 
     /// `@request.body.f:changed = true|false`: the body sets `f` to something other than the
@@ -221,7 +242,8 @@ impl Compiler<'_> {
     fn operand(&self, c: &Collection, o: &FOperand) -> Result<Operand, RuleError> {
         Ok(match o {
             FOperand::Str(s, _) => Operand::Value(Value::Text(s.clone())),
-            FOperand::Num(n, _) => Operand::Value(num(*n)),
+            // PocketBase binds every number as a float (so `title = 10` compares with '10.0').
+            FOperand::Num(n, _) => Operand::Value(Value::Float(*n)),
             FOperand::Bool(b, _) => Operand::Value(Value::Bool(*b)),
             FOperand::Null(_) => Operand::Value(Value::Null),
             FOperand::Param(name, _) => {
@@ -259,7 +281,10 @@ impl Compiler<'_> {
             return self.request_value(id).map(Operand::Value);
         }
         if first == "@collection" {
-            return Err(RuleError::Unsupported("@collection".into()));
+            if self.restricted() {
+                return Err(RuleError::CollectionFieldForbidden);
+            }
+            return self.collection_join(id).map(Operand::Path);
         }
         if id.path.len() == 1 {
             if let Some(v) = macros::date_macro(first) {
@@ -267,6 +292,30 @@ impl Compiler<'_> {
             }
         }
         Err(RuleError::UnknownField(id.path.join(".")))
+    }
+
+    /// `@collection.name[:alias].field...`: any row of another collection. Every mention is
+    /// its own join (aliases are accepted but not shared between comparisons yet).
+    fn collection_join(&self, id: &Ident) -> Result<Path, RuleError> {
+        let unknown = || RuleError::UnknownField(id.path.join("."));
+        let name = id.path.get(1).ok_or_else(unknown)?;
+        let name = name.split(':').next().unwrap_or(name);
+        let target = self.schema.get(name).ok_or_else(unknown)?;
+        if id.path.len() < 3 {
+            return Err(unknown());
+        }
+        let inner = self.field_path(&target, &id.path[2..], id.modifier)?;
+        let mut hops = vec![Hop {
+            column: None,
+            multi: true,
+            table: target.name.clone(),
+            cond: None,
+        }];
+        hops.extend(inner.hops);
+        Ok(Path {
+            hops,
+            leaf: inner.leaf,
+        })
     }
 
     fn request_value(&self, id: &Ident) -> Result<Value, RuleError> {
@@ -318,12 +367,7 @@ impl Compiler<'_> {
         }
         let cond = match target.rule(crate::collections::RuleKind::List) {
             None => Cond::False,
-            Some(text) => Compiler {
-                schema: self.schema,
-                ctx: self.ctx,
-                mode: Mode::Rule,
-            }
-            .compile(target, text)?,
+            Some(text) => Compiler::new(self.schema, self.ctx, Mode::Rule).compile(target, text)?,
         };
         Ok(Some(Box::new(cond)))
     }
@@ -345,32 +389,50 @@ impl Compiler<'_> {
                 }
                 return Err(RuleError::UnknownField(segs.join(".")));
             };
-            if self.mode == Mode::Client
-                && !self.ctx.is_superuser()
-                && (field.hidden || field.kind == FieldType::Password)
+            let superuser_filter = self.mode == Mode::Client && self.ctx.is_superuser();
+            let hidden = field.hidden || field.kind == FieldType::Password;
+            if hidden
+                && !superuser_filter
+                && (self.mode == Mode::Client || field.kind == FieldType::Password)
             {
                 return Err(RuleError::UnknownField(segs.join(".")));
             }
-            if field.kind == FieldType::Password {
-                return Err(RuleError::UnknownField(segs.join(".")));
+            if self.restricted() && cur.is_auth() && field.name == "email" {
+                // Others' emails are filterable only where their owners made them visible.
+                self.guards.borrow_mut().push(Path {
+                    hops: hops.clone(),
+                    leaf: Leaf::Column("emailVisibility".into()),
+                });
             }
             if last {
                 let leaf = match modifier {
-                    Some(Modifier::Length) => {
-                        if !field.is_multi() {
-                            return Err(RuleError::Invalid(format!(
-                                ":length needs a multi-valued field, {seg:?} is not"
-                            )));
-                        }
-                        Leaf::Length(field.name.clone())
-                    }
+                    // On single-valued fields PocketBase ignores :length and :each.
+                    Some(Modifier::Length) if field.is_multi() => Leaf::Length(field.name.clone()),
                     Some(Modifier::Isset) | Some(Modifier::Changed) => {
                         return Err(RuleError::Invalid(
                             "this modifier applies only to @request.body fields".into(),
                         ))
                     }
-                    _ if field.is_multi() => Leaf::Each(field.name.clone()),
+                    // A bare multi-valued field is its stored JSON list; `:each` looks at items.
+                    Some(Modifier::Each) if field.is_multi() => Leaf::Each(field.name.clone()),
+                    // A JSON field compares by its value, not its text.
+                    _ if field.kind == FieldType::Json => {
+                        Leaf::JsonPath(field.name.clone(), vec![])
+                    }
                     _ => Leaf::Column(field.name.clone()),
+                };
+                return Ok(Path { hops, leaf });
+            }
+            // `rel.id` is the stored reference itself: no join (as PocketBase resolves it).
+            if field.kind == FieldType::Relation
+                && i + 2 == segs.len()
+                && segs[i + 1] == "id"
+                && modifier.is_none()
+            {
+                let leaf = if field.is_multi() {
+                    Leaf::Each(field.name.clone())
+                } else {
+                    Leaf::Column(field.name.clone())
                 };
                 return Ok(Path { hops, leaf });
             }
@@ -384,7 +446,7 @@ impl Compiler<'_> {
                         })
                         .ok_or_else(|| RuleError::UnknownField(segs.join(".")))?;
                     hops.push(Hop {
-                        column: field.name.clone(),
+                        column: Some(field.name.clone()),
                         multi: field.is_multi(),
                         table: target.name.clone(),
                         cond: self.hop_rule(&target)?,

@@ -13,7 +13,7 @@ const SECRET_PATHS: &[(&str, &str)] = &[("smtp", "password"), ("s3", "secret")];
 
 pub fn defaults() -> Json {
     json!({
-        "meta": {"appName": "Motorbase", "appURL": "http://localhost:8090", "senderName": "Support", "senderAddress": "support@example.com", "hideControls": false},
+        "meta": {"appName": "Acme", "appURL": "http://localhost:8090", "senderName": "Support", "senderAddress": "support@example.com", "hideControls": false},
         "logs": {"maxDays": 5, "minLevel": 0, "logIP": true, "logAuthId": false},
         "smtp": {"enabled": false, "host": "smtp.example.com", "port": 587, "username": "", "password": "", "authMethod": "", "tls": false, "localName": ""},
         "s3": {"enabled": false, "bucket": "", "region": "", "endpoint": "", "accessKey": "", "secret": "", "forcePathStyle": false},

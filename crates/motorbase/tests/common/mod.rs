@@ -102,7 +102,8 @@ fn upsert_superuser(root: &Path) {
     );
 }
 
-/// Starts `serve` on `dir` and waits for the "Server started at URL" line.
+/// Starts `serve` on the data folder under `root` and waits for its "Server started at URL"
+/// line.
 fn start_server(root: &Path) -> (Server, String) {
     let log = std::fs::OpenOptions::new()
         .create(true)

@@ -293,6 +293,17 @@ impl Reader<'_> {
         Ok(n.max(0) as u64)
     }
 
+    /// Whether `filter` holds for a row given by value (see [`Sql::row_matches`]).
+    pub fn row_matches(&self, row: &[(String, Value)], filter: &Cond) -> Result<bool, StoreError> {
+        if matches!(filter, Cond::True) {
+            return Ok(true);
+        }
+        let mut sql = Sql::default();
+        sql.row_matches(row, filter)?;
+        let mut stmt = self.conn.prepare_cached(&sql.text)?;
+        Ok(stmt.exists(params_from_iter(sql.params.iter().map(to_sql)))?)
+    }
+
     /// Whether a table exists (used to refuse a collection name that clashes with one).
     pub fn table_exists(&self, table: &str) -> Result<bool, StoreError> {
         let mut stmt = self

@@ -97,11 +97,12 @@ impl Sql {
                         leaf: path.leaf.clone(),
                     },
                 )?;
-                self.text.push_str(&format!(
-                    " FROM {} {t} WHERE {t}.\"id\" = {alias}.{}",
-                    quote(&hop.table)?,
-                    quote(&hop.column)?
-                ));
+                let join = match &hop.column {
+                    Some(c) => format!("{t}.\"id\" = {alias}.{}", quote(c)?),
+                    None => "1".to_string(),
+                };
+                self.text
+                    .push_str(&format!(" FROM {} {t} WHERE {join}", quote(&hop.table)?));
                 if let Some(c) = &hop.cond {
                     self.text.push_str(" AND ");
                     self.cond(&t, c)?;
@@ -142,7 +143,15 @@ impl Sql {
         let mut prev = root.to_string();
         for hop in &path.hops {
             let t = self.alias("_t");
-            let col = format!("{prev}.{}", quote(&hop.column)?);
+            let Some(column) = &hop.column else {
+                from.push(format!("{} {t}", quote(&hop.table)?));
+                if let Some(c) = &hop.cond {
+                    conds.push(self.fragment(&t, c)?);
+                }
+                prev = t;
+                continue;
+            };
+            let col = format!("{prev}.{}", quote(column)?);
             if hop.multi {
                 let j = self.alias("_j");
                 from.push(format!("json_each({}) {j}", as_array(&col)));
@@ -267,25 +276,31 @@ impl Sql {
             items.push_str(&text);
             items_params.extend(params);
         }
-        if any {
-            self.text
-                .push_str(&format!("EXISTS ({items}{and_or_where}"));
-            self.simple_cmp(root, left, op, right, &subst)?;
-            self.text.push(')');
+        // With no items the comparison sees one NULL item, as PocketBase's LEFT JOINs do.
+        let nulls = Substitute {
+            left: subst.left.as_ref().map(|_| ("NULL".to_string(), vec![])),
+            right: subst.right.as_ref().map(|_| ("NULL".to_string(), vec![])),
+        };
+        self.text.push_str("(CASE WHEN EXISTS (");
+        self.push_with_params(&items, items_params.clone());
+        self.text.push_str(if any {
+            ") THEN EXISTS ("
         } else {
-            // Every item must match; with no items the comparison sees NULL (as `''`).
-            self.text.push_str(&format!(
-                "(CASE WHEN EXISTS ({items}) THEN NOT EXISTS ({items}{and_or_where}NOT IFNULL("
-            ));
+            ") THEN NOT EXISTS ("
+        });
+        self.push_with_params(&items, items_params);
+        self.text.push_str(and_or_where);
+        if any {
             self.simple_cmp(root, left, op, right, &subst)?;
-            self.text.push_str(", 0)) ELSE IFNULL(");
-            let nulls = Substitute {
-                left: subst.left.as_ref().map(|_| ("NULL".to_string(), vec![])),
-                right: subst.right.as_ref().map(|_| ("NULL".to_string(), vec![])),
-            };
-            self.simple_cmp(root, left, op, right, &nulls)?;
-            self.text.push_str(", 0) END)");
+        } else {
+            // Every item must match.
+            self.text.push_str("NOT IFNULL(");
+            self.simple_cmp(root, left, op, right, &subst)?;
+            self.text.push_str(", 0)");
         }
+        self.text.push_str(") ELSE IFNULL(");
+        self.simple_cmp(root, left, op, right, &nulls)?;
+        self.text.push_str(", 0) END)");
         Ok(())
     }
 
@@ -325,6 +340,13 @@ impl Sql {
         let sl = subst.left.as_ref();
         let sr = subst.right.as_ref();
         match op {
+            CmpOp::Eq | CmpOp::Neq if is_json(left) || is_json(right) => {
+                // JSON values compare as they are (PocketBase: no '' for missing keys).
+                self.operand(root, left, sl)?;
+                self.text
+                    .push_str(if op == CmpOp::Eq { " IS " } else { " IS NOT " });
+                self.operand(root, right, sr)?;
+            }
             CmpOp::Eq | CmpOp::Neq => {
                 let eq = op == CmpOp::Eq;
                 if l_empty && r_empty {
@@ -373,7 +395,7 @@ impl Sql {
                     " NOT LIKE "
                 });
                 match right {
-                    Operand::Value(v) => self.bind(Value::Text(like_pattern(v))),
+                    Operand::Value(v) => self.bind(like_pattern(v)),
                     other => {
                         self.text.push_str("('%' || ");
                         self.operand(root, other, sr)?;
@@ -414,6 +436,27 @@ impl Sql {
         self.cond("_r", filter)
     }
 
+    /// `SELECT 1 FROM (SELECT ? AS "a", ? AS "b") _r WHERE cond`: a condition checked against a
+    /// row that is not (or no longer) in its table, such as a deleted record.
+    pub fn row_matches(
+        &mut self,
+        row: &[(String, Value)],
+        filter: &Cond,
+    ) -> Result<(), StoreError> {
+        self.text.push_str("SELECT 1 FROM (SELECT ");
+        for (i, (name, v)) in row.iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(v.clone());
+            self.text.push_str(&format!(" AS {}", quote(name)?));
+        }
+        self.text.push_str(") _r WHERE ");
+        self.cond("_r", filter)?;
+        self.text.push_str(" LIMIT 1");
+        Ok(())
+    }
+
     fn order(&mut self, sort: &[SortKey]) -> Result<(), StoreError> {
         for (i, key) in sort.iter().enumerate() {
             self.text.push_str(if i == 0 { " ORDER BY " } else { ", " });
@@ -448,19 +491,63 @@ fn multi_path(o: &Operand) -> Option<&Path> {
     }
 }
 
-/// PocketBase's `~`: a plain string matches anywhere; one with its own `%` is used as given.
-fn like_pattern(v: &Value) -> String {
+fn is_json(o: &Operand) -> bool {
+    match o {
+        Operand::Path(p) => matches!(p.leaf, Leaf::JsonPath(..)),
+        Operand::Lower(inner) => is_json(inner),
+        Operand::Value(_) => false,
+    }
+}
+
+/// Whether `s` has a `ch` not preceded by a backslash.
+fn contains_unescaped(s: &str, ch: char) -> bool {
+    let mut prev = None;
+    for c in s.chars() {
+        if c == ch && prev != Some('\\') {
+            return true;
+        }
+        prev = Some(c);
+    }
+    false
+}
+
+/// Puts a backslash before each of `chars` that has none yet (a backslash before one of them
+/// counts as its escape).
+fn escape_unescaped(s: &str, chars: &[char]) -> String {
+    let rs: Vec<char> = s.chars().collect();
+    let mut out = Vec::with_capacity(rs.len() * 2);
+    let mut pending = false;
+    for i in (0..rs.len()).rev() {
+        if pending {
+            if rs[i] != '\\' {
+                out.push('\\');
+            }
+            pending = false;
+        } else {
+            pending = chars.contains(&rs[i]);
+        }
+        out.push(rs[i]);
+        if i == 0 && pending {
+            out.push('\\');
+        }
+    }
+    out.into_iter().rev().collect()
+}
+
+/// PocketBase's `~`: text without its own unescaped `%` matches anywhere (its other wildcards
+/// escaped); text with one is a pattern as given. `~ null` matches nothing.
+fn like_pattern(v: &Value) -> Value {
     let s = match v {
-        Value::Null => String::new(),
+        Value::Null => return Value::Null,
         Value::Bool(b) => (if *b { "1" } else { "0" }).to_string(),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
         Value::Text(s) => s.clone(),
     };
-    if s.contains('%') {
-        s
+    if contains_unescaped(&s, '%') {
+        Value::Text(s)
     } else {
-        format!("%{}%", s.replace('\\', "\\\\").replace('_', "\\_"))
+        Value::Text(format!("%{}%", escape_unescaped(&s, &['\\', '%', '_'])))
     }
 }
 
@@ -478,8 +565,18 @@ mod tests {
 
     #[test]
     fn like_patterns() {
-        assert_eq!(like_pattern(&Value::Text("a_b".into())), "%a\\_b%");
-        assert_eq!(like_pattern(&Value::Text("ab%".into())), "ab%");
+        let t = |s: &str| Value::Text(s.to_string());
+        for (input, want) in [
+            ("a_b", "%a\\_b%"),
+            ("ab%", "ab%"),
+            ("\\%", "%\\%%"),
+            ("a\\_b", "%a\\_b%"),
+            ("back\\slash", "%back\\\\slash%"),
+            ("_", "%\\_%"),
+        ] {
+            assert_eq!(like_pattern(&t(input)), t(want), "{input}");
+        }
+        assert_eq!(like_pattern(&Value::Null), Value::Null);
     }
 
     #[test]

@@ -1,0 +1,166 @@
+//! Realtime: committed record changes fanned out to subscribers, each event checked against the
+//! subscriber's access (listRule for `collection/*`, viewRule for `collection/ID`) before it is
+//! sent. The transport (SSE, WebSocket) lives in the api crate; a cluster transport can feed
+//! [`Broker::publish`] the same way.
+
+mod dispatch;
+mod topic;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+
+use serde_json::{Map, Value as Json};
+use tokio::sync::mpsc;
+
+use crate::collections::Collection;
+use crate::rules::AuthInfo;
+use crate::Backend;
+pub use topic::{Subscription, TopicError};
+
+/// How many undelivered messages a client may have before it is dropped as too slow.
+pub const CLIENT_QUEUE: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// A committed change of one record; `record` is the full stored record (hidden fields too).
+#[derive(Debug, Clone)]
+pub struct ChangeEvent {
+    pub collection: Arc<Collection>,
+    pub action: Action,
+    pub record: Map<String, Json>,
+}
+
+/// One message for one client: the event name (the exact subscription string) and its JSON.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub event: Arc<str>,
+    pub data: Arc<str>,
+}
+
+struct Client {
+    tx: mpsc::Sender<Message>,
+    state: Mutex<ClientState>,
+}
+
+#[derive(Default)]
+struct ClientState {
+    subscriptions: Vec<Subscription>,
+    auth: Option<AuthInfo>,
+}
+
+pub struct Broker {
+    clients: RwLock<HashMap<String, Arc<Client>>>,
+    events: mpsc::UnboundedSender<Vec<ChangeEvent>>,
+}
+
+impl Broker {
+    /// A broker and the receiving end its dispatcher reads; see [`Broker::start`].
+    pub(crate) fn new() -> (Broker, mpsc::UnboundedReceiver<Vec<ChangeEvent>>) {
+        let (events, rx) = mpsc::unbounded_channel();
+        (
+            Broker {
+                clients: RwLock::new(HashMap::new()),
+                events,
+            },
+            rx,
+        )
+    }
+
+    /// Starts the dispatcher task; it stops when the backend is dropped.
+    pub(crate) fn start(backend: Weak<Backend>, rx: mpsc::UnboundedReceiver<Vec<ChangeEvent>>) {
+        tokio::spawn(dispatch::run(backend, rx));
+    }
+
+    /// Hands committed changes to the dispatcher. Never blocks the writer.
+    pub fn publish(&self, events: Vec<ChangeEvent>) {
+        if !events.is_empty() && self.client_count() > 0 {
+            let _ = self.events.send(events);
+        }
+    }
+
+    pub fn client_count(&self) -> usize {
+        self.clients.read().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// Registers a new client; its messages arrive on the returned receiver.
+    pub fn connect(&self) -> (String, mpsc::Receiver<Message>) {
+        let id = crate::util::random_alnum(40);
+        let (tx, rx) = mpsc::channel(CLIENT_QUEUE);
+        let client = Arc::new(Client {
+            tx,
+            state: Mutex::new(ClientState::default()),
+        });
+        if let Ok(mut clients) = self.clients.write() {
+            clients.insert(id.clone(), client);
+        }
+        (id, rx)
+    }
+
+    pub fn disconnect(&self, client_id: &str) {
+        if let Ok(mut clients) = self.clients.write() {
+            clients.remove(client_id);
+        }
+    }
+
+    /// Replaces a client's subscriptions and the identity they are checked with.
+    /// `false` when no such client is connected.
+    pub fn set_subscriptions(&self, client_id: &str, subscriptions: Vec<Subscription>, auth: Option<AuthInfo>) -> bool {
+        let client = match self.clients.read() {
+            Ok(clients) => clients.get(client_id).cloned(),
+            Err(_) => None,
+        };
+        let Some(client) = client else {
+            return false;
+        };
+        if let Ok(mut state) = client.state.lock() {
+            state.subscriptions = subscriptions;
+            state.auth = auth;
+        }
+        true
+    }
+
+    /// Adds or removes topics without touching the others (the WebSocket protocol).
+    pub fn change_subscriptions(&self, client_id: &str, add: Vec<Subscription>, remove: &[String], auth: Option<Option<AuthInfo>>) -> bool {
+        let client = match self.clients.read() {
+            Ok(clients) => clients.get(client_id).cloned(),
+            Err(_) => None,
+        };
+        let Some(client) = client else {
+            return false;
+        };
+        if let Ok(mut state) = client.state.lock() {
+            state.subscriptions.retain(|s| !remove.iter().any(|r| r == s.raw()));
+            for s in add {
+                if !state.subscriptions.iter().any(|x| x.raw() == s.raw()) {
+                    state.subscriptions.push(s);
+                }
+            }
+            if let Some(a) = auth {
+                state.auth = a;
+            }
+        }
+        true
+    }
+
+    fn snapshot(&self) -> Vec<(String, Arc<Client>)> {
+        self.clients
+            .read()
+            .map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+}
