@@ -81,6 +81,8 @@ pub enum Operand {
     Value(Value),
     Path(Path),
     Lower(Box<Operand>),
+    /// `strftime(format, value)`: a date formatted (NULL for an empty or invalid date).
+    Strftime(Box<Operand>, Box<Operand>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -251,6 +251,15 @@ impl Compiler<'_> {
                     "unresolved placeholder {{:{name}}}"
                 )))
             }
+            FOperand::Func { name, args, .. } if name == "strftime" && args.len() == 2 => {
+                let format = self.operand(c, &args[0])?;
+                if !matches!(format, Operand::Value(Value::Text(_))) {
+                    return Err(RuleError::Invalid(
+                        "strftime() takes a format string first".into(),
+                    ));
+                }
+                Operand::Strftime(Box::new(format), Box::new(self.operand(c, &args[1])?))
+            }
             FOperand::Func { name, .. } => {
                 return Err(RuleError::Unsupported(format!("function {name}()")))
             }
@@ -263,13 +272,19 @@ impl Compiler<'_> {
         if first.starts_with('@') {
             return self.macro_or_request(id);
         }
-        let path = self.field_path(c, &id.path, id.modifier)?;
-        let op = Operand::Path(path);
-        Ok(if id.modifier == Some(Modifier::Lower) {
-            Operand::Lower(Box::new(op))
-        } else {
-            op
-        })
+        let mut path = self.field_path(c, &id.path, id.modifier)?;
+        if id.modifier == Some(Modifier::Lower) {
+            if let Leaf::JsonPath(_, keys) = &mut path.leaf {
+                // PocketBase 0.40 folds the modifier into the last JSON key (`kind:lower` looks
+                // up `kindlower`); kept for identical results.
+                if let Some(last) = keys.last_mut() {
+                    last.push_str("lower");
+                    return Ok(Operand::Path(path));
+                }
+            }
+            return Ok(Operand::Lower(Box::new(Operand::Path(path))));
+        }
+        Ok(Operand::Path(path))
     }
 
     fn macro_or_request(&self, id: &Ident) -> Result<Operand, RuleError> {

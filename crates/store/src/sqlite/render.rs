@@ -27,6 +27,7 @@ struct Chain {
     /// Join conditions with their parameters, in the order they are written.
     conds: Vec<(String, Vec<Value>)>,
     leaf: String,
+    leaf_params: Vec<Value>,
 }
 
 /// Quotes a JSON path key list into a `$."a"."b"[0]` path string (bound as a parameter).
@@ -130,14 +131,10 @@ impl Sql {
         self.params.extend(params);
     }
 
-    /// A multi-valued path as FROM items, conditions and a leaf expression. Parameters of the
-    /// leaf are returned in the chain's own text and must be bound where the leaf is used.
-    fn chain(
-        &mut self,
-        root: &str,
-        path: &Path,
-        leaf_params: &mut Vec<Value>,
-    ) -> Result<Chain, StoreError> {
+    /// A multi-valued path as FROM items, join conditions and a leaf expression (whose
+    /// parameters are bound wherever the leaf is written).
+    fn chain(&mut self, root: &str, path: &Path) -> Result<Chain, StoreError> {
+        let mut leaf_params = vec![];
         let mut from = vec![];
         let mut conds = vec![];
         let mut prev = root.to_string();
@@ -181,7 +178,12 @@ impl Sql {
                 e
             }
         };
-        Ok(Chain { from, conds, leaf })
+        Ok(Chain {
+            from,
+            conds,
+            leaf,
+            leaf_params,
+        })
     }
 
     pub fn cond(&mut self, root: &str, c: &Cond) -> Result<(), StoreError> {
@@ -250,58 +252,98 @@ impl Sql {
         if lm.is_none() && rm.is_none() {
             return self.simple_cmp(root, left, op, right, &Substitute::default());
         }
-        // Multi-valued operands become a correlated subquery over their items.
-        let mut subst = Substitute::default();
-        let mut from = vec![];
-        let mut conds = vec![];
-        for (is_left, p) in [(true, lm), (false, rm)] {
+        // Each multi-valued operand ranges over its items, or over one NULL when it has none
+        // (the rows PocketBase's LEFT JOINs produce).
+        let mut chains: [Option<Chain>; 2] = [None, None];
+        for (slot, p) in chains.iter_mut().zip([lm, rm]) {
             if let Some(p) = p {
-                let mut leaf_params = vec![];
-                let ch = self.chain(root, p, &mut leaf_params)?;
-                from.extend(ch.from);
-                conds.extend(ch.conds);
-                let slot = (ch.leaf, leaf_params);
-                if is_left {
-                    subst.left = Some(slot);
-                } else {
-                    subst.right = Some(slot);
-                }
+                *slot = Some(self.chain(root, p)?);
             }
         }
-        let and_or_where = if conds.is_empty() { " WHERE " } else { " AND " };
-        let mut items = format!("SELECT 1 FROM {}", from.join(", "));
-        let mut items_params = vec![];
-        for (i, (text, params)) in conds.into_iter().enumerate() {
-            items.push_str(if i == 0 { " WHERE " } else { " AND " });
-            items.push_str(&text);
-            items_params.extend(params);
+        let [l, r] = &chains;
+        let null = || Some(("NULL".to_string(), vec![]));
+        let leaf = |c: &Option<Chain>| c.as_ref().map(|c| (c.leaf.clone(), c.leaf_params.clone()));
+        let mut cases: Vec<(Vec<&Chain>, Substitute)> = vec![];
+        if let (Some(lc), Some(rc)) = (l, r) {
+            cases.push((
+                vec![lc, rc],
+                Substitute {
+                    left: leaf(l),
+                    right: leaf(r),
+                },
+            ));
         }
-        // With no items the comparison sees one NULL item, as PocketBase's LEFT JOINs do.
+        if let Some(lc) = l {
+            cases.push((
+                vec![lc],
+                Substitute {
+                    left: leaf(l),
+                    right: r.as_ref().and_then(|_| null()),
+                },
+            ));
+        }
+        if let Some(rc) = r {
+            cases.push((
+                vec![rc],
+                Substitute {
+                    left: l.as_ref().and_then(|_| null()),
+                    right: leaf(r),
+                },
+            ));
+        }
         let nulls = Substitute {
-            left: subst.left.as_ref().map(|_| ("NULL".to_string(), vec![])),
-            right: subst.right.as_ref().map(|_| ("NULL".to_string(), vec![])),
+            left: l.as_ref().and_then(|_| null()),
+            right: r.as_ref().and_then(|_| null()),
         };
-        self.text.push_str("(CASE WHEN EXISTS (");
-        self.push_with_params(&items, items_params.clone());
-        self.text.push_str(if any {
-            ") THEN EXISTS ("
-        } else {
-            ") THEN NOT EXISTS ("
-        });
-        self.push_with_params(&items, items_params);
-        self.text.push_str(and_or_where);
-        if any {
-            self.simple_cmp(root, left, op, right, &subst)?;
-        } else {
-            // Every item must match.
-            self.text.push_str("NOT IFNULL(");
-            self.simple_cmp(root, left, op, right, &subst)?;
-            self.text.push_str(", 0)");
+        self.text.push_str("(CASE");
+        for (used, subst) in &cases {
+            self.text.push_str(" WHEN ");
+            for (i, c) in used.iter().enumerate() {
+                if i > 0 {
+                    self.text.push_str(" AND ");
+                }
+                self.text.push_str("EXISTS (");
+                self.items(&[c])?;
+                self.text.push(')');
+            }
+            self.text.push_str(if any {
+                " THEN EXISTS ("
+            } else {
+                " THEN NOT EXISTS ("
+            });
+            let has_where = self.items(used)?;
+            self.text
+                .push_str(if has_where { " AND " } else { " WHERE " });
+            if any {
+                self.simple_cmp(root, left, op, right, subst)?;
+            } else {
+                self.text.push_str("NOT IFNULL(");
+                self.simple_cmp(root, left, op, right, subst)?;
+                self.text.push_str(", 0)");
+            }
+            self.text.push(')');
         }
-        self.text.push_str(") ELSE IFNULL(");
+        self.text.push_str(" ELSE IFNULL(");
         self.simple_cmp(root, left, op, right, &nulls)?;
         self.text.push_str(", 0) END)");
         Ok(())
+    }
+
+    /// `SELECT 1 FROM <items of the chains> [WHERE <their joins>]`; true when a WHERE was written.
+    fn items(&mut self, chains: &[&Chain]) -> Result<bool, StoreError> {
+        let from: Vec<&str> = chains
+            .iter()
+            .flat_map(|c| c.from.iter().map(String::as_str))
+            .collect();
+        self.text
+            .push_str(&format!("SELECT 1 FROM {}", from.join(", ")));
+        let mut first = true;
+        for (text, params) in chains.iter().flat_map(|c| c.conds.iter()) {
+            self.text.push_str(if first { " WHERE " } else { " AND " });
+            self.push_with_params(text, params.clone());
+            first = false;
+        }
+        Ok(!first)
     }
 
     fn operand(
@@ -319,6 +361,13 @@ impl Sql {
             Operand::Lower(inner) => {
                 self.text.push_str("LOWER(");
                 self.operand(root, inner, slot)?;
+                self.text.push(')');
+            }
+            Operand::Strftime(format, value) => {
+                self.text.push_str("strftime(");
+                self.operand(root, format, slot)?;
+                self.text.push_str(", ");
+                self.operand(root, value, slot)?;
                 self.text.push(')');
             }
         }
@@ -487,6 +536,7 @@ fn multi_path(o: &Operand) -> Option<&Path> {
     match o {
         Operand::Path(p) if p.is_multi() => Some(p),
         Operand::Lower(inner) => multi_path(inner),
+        Operand::Strftime(format, value) => multi_path(format).or_else(|| multi_path(value)),
         _ => None,
     }
 }
@@ -495,7 +545,7 @@ fn is_json(o: &Operand) -> bool {
     match o {
         Operand::Path(p) => matches!(p.leaf, Leaf::JsonPath(..)),
         Operand::Lower(inner) => is_json(inner),
-        Operand::Value(_) => false,
+        Operand::Value(_) | Operand::Strftime(..) => false,
     }
 }
 
