@@ -6,6 +6,7 @@ mod collections;
 pub mod error;
 mod extract;
 mod health;
+mod realtime;
 mod records;
 mod settings;
 
@@ -73,6 +74,10 @@ pub fn router(backend: Arc<Backend>) -> Router {
         .route(
             "/api/collections/{collection}/auth-refresh",
             post(auth::refresh::handler),
+        )
+        .route(
+            "/api/realtime",
+            get(realtime::connect::handler).post(realtime::subscribe::handler),
         )
         .route(
             "/api/settings",

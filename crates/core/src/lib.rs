@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod collections;
 pub mod error;
+pub mod realtime;
 pub mod records;
 pub mod rules;
 pub mod settings;
@@ -21,6 +22,7 @@ pub use error::{CoreError, Result};
 /// The running backend: the store and snapshots of the schema and settings.
 pub struct Backend {
     pub store: SqliteStore,
+    pub broker: realtime::Broker,
     schema: RwLock<Arc<Schema>>,
     settings: RwLock<Arc<Json>>,
 }
@@ -31,11 +33,14 @@ impl Backend {
         std::fs::create_dir_all(dir)
             .map_err(|e| CoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
         let store = SqliteStore::open(&dir.join("data.db"))?;
+        let (broker, events) = realtime::Broker::new();
         let backend = Arc::new(Backend {
             store,
+            broker,
             schema: RwLock::new(Arc::new(Schema::default())),
             settings: RwLock::new(Arc::new(settings::defaults())),
         });
+        realtime::Broker::start(Arc::downgrade(&backend), events);
         backend.reload_schema().await?;
         if backend.schema().get(collections::SUPERUSERS).is_none() {
             backend.install_defaults().await?;

@@ -119,7 +119,12 @@ impl Broker {
 
     /// Replaces a client's subscriptions and the identity they are checked with.
     /// `false` when no such client is connected.
-    pub fn set_subscriptions(&self, client_id: &str, subscriptions: Vec<Subscription>, auth: Option<AuthInfo>) -> bool {
+    pub fn set_subscriptions(
+        &self,
+        client_id: &str,
+        subscriptions: Vec<Subscription>,
+        auth: Option<AuthInfo>,
+    ) -> bool {
         let client = match self.clients.read() {
             Ok(clients) => clients.get(client_id).cloned(),
             Err(_) => None,
@@ -135,7 +140,13 @@ impl Broker {
     }
 
     /// Adds or removes topics without touching the others (the WebSocket protocol).
-    pub fn change_subscriptions(&self, client_id: &str, add: Vec<Subscription>, remove: &[String], auth: Option<Option<AuthInfo>>) -> bool {
+    pub fn change_subscriptions(
+        &self,
+        client_id: &str,
+        add: Vec<Subscription>,
+        remove: &[String],
+        auth: Option<Option<AuthInfo>>,
+    ) -> bool {
         let client = match self.clients.read() {
             Ok(clients) => clients.get(client_id).cloned(),
             Err(_) => None,
@@ -144,7 +155,9 @@ impl Broker {
             return false;
         };
         if let Ok(mut state) = client.state.lock() {
-            state.subscriptions.retain(|s| !remove.iter().any(|r| r == s.raw()));
+            state
+                .subscriptions
+                .retain(|s| !remove.iter().any(|r| r == s.raw()));
             for s in add {
                 if !state.subscriptions.iter().any(|x| x.raw() == s.raw()) {
                     state.subscriptions.push(s);

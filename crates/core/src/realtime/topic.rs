@@ -70,7 +70,20 @@ impl Subscription {
             let take = |k: &str| -> Map<String, Json> {
                 v.get(k)
                     .and_then(Json::as_object)
-                    .map(|m| m.iter().map(|(k, v)| (k.clone(), Json::String(v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))).collect())
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| {
+                                (
+                                    k.clone(),
+                                    Json::String(
+                                        v.as_str()
+                                            .map(str::to_string)
+                                            .unwrap_or_else(|| v.to_string()),
+                                    ),
+                                )
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default()
             };
             sub.query = take("query");
@@ -99,7 +112,10 @@ mod tests {
     #[test]
     fn parses_topics() {
         let s = Subscription::parse("posts/*").unwrap();
-        assert_eq!((s.collection.as_str(), s.record.as_deref()), ("posts", None));
+        assert_eq!(
+            (s.collection.as_str(), s.record.as_deref()),
+            ("posts", None)
+        );
         let s = Subscription::parse("posts/abc").unwrap();
         assert_eq!(s.record.as_deref(), Some("abc"));
         let s = Subscription::parse("posts/*?options=%7B%22query%22%3A%7B%22expand%22%3A%22author%22%7D%2C%22headers%22%3A%7B%22X-A%22%3A%221%22%7D%7D").unwrap();

@@ -13,11 +13,12 @@ use crate::collections::{Collection, FieldType};
 use crate::rules::RequestCtx;
 
 pub use fields::FieldsPicker;
+pub(crate) use query::output;
 pub use query::{list, view, ListParams, ListResult};
 pub(crate) use query::{paging, sort_keys};
 pub use validate::{compile_pattern, normalize_date};
-pub(crate) use write::truncate;
 pub use write::{create, delete, update};
+pub(crate) use write::{record_values, truncate};
 
 /// The stored columns of a collection's table, `id` first.
 pub fn record_columns(c: &Collection) -> Vec<(String, ColumnKind)> {

@@ -13,6 +13,7 @@ use super::{record_columns, row_to_map};
 use crate::auth::password;
 use crate::collections::{Collection, CollectionType, Field, FieldType, RuleKind, Schema};
 use crate::error::{CoreError, ErrorData, FieldError, FieldErrors, Result};
+use crate::realtime::{Action, ChangeEvent};
 use crate::rules::{Compiler, Mode, RequestCtx};
 use crate::Backend;
 
@@ -208,9 +209,9 @@ pub async fn create(
         .unwrap_or_default()
         .to_string();
     let pre = vec![("id".to_string(), Value::Text(id.clone()))];
-    backend
+    let (out, event) = backend
         .store
-        .write(move |tx| -> Result<Json> {
+        .write(move |tx| -> Result<(Json, ChangeEvent)> {
             check_relations(tx, &schema, &draft, &c, "Failed to create record.")?;
             let row: Vec<(String, Value)> = pre.into_iter().chain(values).collect();
             tx.insert(&c.name, &row)
@@ -218,9 +219,19 @@ pub async fn create(
             let Some(full) = select_one(tx, &c, &id, rule)? else {
                 return Err(CoreError::BadRequest("Failed to create record.".into()));
             };
-            output(tx, &schema, &ctx, &c, full, &opts.expand, &opts.fields)
+            let event = ChangeEvent {
+                collection: c.clone(),
+                action: Action::Create,
+                record: full.clone(),
+            };
+            Ok((
+                output(tx, &schema, &ctx, &c, full, &opts.expand, &opts.fields)?,
+                event,
+            ))
         })
-        .await
+        .await?;
+    backend.broker.publish(vec![event]);
+    Ok(out)
 }
 
 pub async fn update(
@@ -289,9 +300,9 @@ pub async fn update(
     }
     let hashed = hash_if_given(&body).await?;
     let id = id.to_string();
-    backend
+    let (out, event) = backend
         .store
-        .write(move |tx| -> Result<Json> {
+        .write(move |tx| -> Result<(Json, ChangeEvent)> {
             let existing = select_one(tx, &c, &id, rule)?.ok_or_else(CoreError::not_found)?;
             let draft = prepare(&Input {
                 collection: &c,
@@ -305,9 +316,19 @@ pub async fn update(
             tx.update(&c.name, &id, &values)
                 .map_err(|e| unique_error("Failed to update record.", e))?;
             let full = select_one(tx, &c, &id, Cond::True)?.ok_or_else(CoreError::not_found)?;
-            output(tx, &schema, &ctx, &c, full, &opts.expand, &opts.fields)
+            let event = ChangeEvent {
+                collection: c.clone(),
+                action: Action::Update,
+                record: full.clone(),
+            };
+            Ok((
+                output(tx, &schema, &ctx, &c, full, &opts.expand, &opts.fields)?,
+                event,
+            ))
         })
-        .await
+        .await?;
+    backend.broker.publish(vec![event]);
+    Ok(out)
 }
 
 pub async fn delete(
@@ -320,15 +341,19 @@ pub async fn delete(
     let schema = backend.schema();
     let rule = rule_cond(&schema, &c, RuleKind::Delete, &ctx)?;
     let id = id.to_string();
-    backend
+    let events = backend
         .store
-        .write(move |tx| -> Result<()> {
+        .write(move |tx| -> Result<Vec<ChangeEvent>> {
             if select_one(tx, &c, &id, rule)?.is_none() {
                 return Err(CoreError::not_found());
             }
-            delete_cascade(tx, &schema, &c, &id, 0)
+            let mut events = vec![];
+            delete_cascade(tx, &schema, &c, &id, 0, &mut events)?;
+            Ok(events)
         })
-        .await
+        .await?;
+    backend.broker.publish(events);
+    Ok(())
 }
 
 /// Deletes a record and follows the relations that point at it: cascading ones delete their
@@ -339,6 +364,7 @@ fn delete_cascade(
     c: &Collection,
     id: &str,
     depth: usize,
+    events: &mut Vec<ChangeEvent>,
 ) -> Result<()> {
     if depth > MAX_CASCADE_DEPTH {
         return Err(CoreError::BadRequest(
@@ -376,7 +402,7 @@ fn delete_cascade(
                     continue;
                 }
                 if f.opt_bool("cascadeDelete") {
-                    delete_cascade(tx, schema, other, &rid, depth + 1)?;
+                    delete_cascade(tx, schema, other, &rid, depth + 1, events)?;
                     continue;
                 }
                 let remaining: Json = match rec.get(&f.name) {
@@ -400,8 +426,22 @@ fn delete_cascade(
                     &rid,
                     &[(f.name.clone(), column_value(f, &remaining))],
                 )?;
+                let mut updated = rec;
+                updated.insert(f.name.clone(), remaining);
+                events.push(ChangeEvent {
+                    collection: other.clone(),
+                    action: Action::Update,
+                    record: updated,
+                });
             }
         }
+    }
+    if let Some(record) = select_one(tx, c, id, Cond::True)? {
+        events.push(ChangeEvent {
+            collection: Arc::new(c.clone()),
+            action: Action::Delete,
+            record,
+        });
     }
     tx.delete(&c.name, id)?;
     Ok(())
@@ -423,8 +463,31 @@ pub(crate) fn truncate(tx: &WriteTx, schema: &Schema, c: &Collection) -> Result<
     };
     for row in tx.select(&q)? {
         if let Some(Json::String(id)) = row.into_iter().next() {
-            delete_cascade(tx, schema, c, &id, 0)?;
+            // Truncation sends no realtime events (as PocketBase).
+            delete_cascade(tx, schema, c, &id, 0, &mut vec![])?;
         }
     }
     Ok(())
+}
+
+/// A full record as the column values of its table (to check rules against a snapshot).
+pub(crate) fn record_values(c: &Collection, record: &Map<String, Json>) -> Vec<(String, Value)> {
+    let mut out = vec![(
+        "id".to_string(),
+        Value::Text(
+            record
+                .get("id")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_string(),
+        ),
+    )];
+    for f in c.columns() {
+        let v = record
+            .get(&f.name)
+            .cloned()
+            .unwrap_or_else(|| f.zero_json());
+        out.push((f.name.clone(), column_value(f, &v)));
+    }
+    out
 }

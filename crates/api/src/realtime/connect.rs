@@ -1,0 +1,82 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use motorbase_core::realtime::Message;
+use tokio::sync::mpsc;
+
+use crate::AppState;
+
+/// A comment line every so often keeps proxies from closing a quiet stream.
+const KEEPALIVE: Duration = Duration::from_secs(25);
+/// With no event for this long the stream ends and the SDK reconnects (PocketBase's 5 minutes).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Unregisters the client when its stream is dropped (the connection closed).
+struct Registration {
+    state: Arc<AppState>,
+    client_id: String,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.state.backend.broker.disconnect(&self.client_id);
+    }
+}
+
+/// One SSE frame, byte for byte as PocketBase writes it.
+pub fn frame(client_id: &str, event: &str, data: &str) -> Bytes {
+    Bytes::from(format!("id:{client_id}\nevent:{event}\ndata:{data}\n\n"))
+}
+
+struct Stream {
+    rx: mpsc::Receiver<Message>,
+    reg: Registration,
+    last_event: Instant,
+}
+
+/// `GET /api/realtime`: opens the event stream; the first event, `PB_CONNECT`, names the client.
+pub async fn handler(State(state): State<Arc<AppState>>) -> Response {
+    let (client_id, rx) = state.backend.broker.connect();
+    let hello = frame(
+        &client_id,
+        "PB_CONNECT",
+        &serde_json::json!({"clientId": client_id}).to_string(),
+    );
+    let stream = Stream {
+        rx,
+        reg: Registration { state, client_id },
+        last_event: Instant::now(),
+    };
+    let events = futures_util::stream::unfold(stream, |mut s| async move {
+        loop {
+            match tokio::time::timeout(KEEPALIVE, s.rx.recv()).await {
+                Ok(Some(msg)) => {
+                    s.last_event = Instant::now();
+                    let bytes = frame(&s.reg.client_id, &msg.event, &msg.data);
+                    return Some((Ok::<_, std::io::Error>(bytes), s));
+                }
+                // Dropped by the broker (too slow) or shutting down.
+                Ok(None) => return None,
+                Err(_) if s.last_event.elapsed() >= IDLE_TIMEOUT => return None,
+                Err(_) => return Some((Ok(Bytes::from_static(b":\n\n")), s)),
+            }
+        }
+    });
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(hello)]).chain(events);
+    let mut resp = Response::new(Body::from_stream(body));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    resp
+}

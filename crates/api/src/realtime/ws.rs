@@ -1,0 +1,1 @@
+//! Placeholder module: the WebSocket transport is added with its own commit.
