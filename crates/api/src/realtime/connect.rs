@@ -54,18 +54,16 @@ pub async fn handler(State(state): State<Arc<AppState>>) -> Response {
         last_event: Instant::now(),
     };
     let events = futures_util::stream::unfold(stream, |mut s| async move {
-        loop {
-            match tokio::time::timeout(KEEPALIVE, s.rx.recv()).await {
-                Ok(Some(msg)) => {
-                    s.last_event = Instant::now();
-                    let bytes = frame(&s.reg.client_id, &msg.event, &msg.data);
-                    return Some((Ok::<_, std::io::Error>(bytes), s));
-                }
-                // Dropped by the broker (too slow) or shutting down.
-                Ok(None) => return None,
-                Err(_) if s.last_event.elapsed() >= IDLE_TIMEOUT => return None,
-                Err(_) => return Some((Ok(Bytes::from_static(b":\n\n")), s)),
+        match tokio::time::timeout(KEEPALIVE, s.rx.recv()).await {
+            Ok(Some(msg)) => {
+                s.last_event = Instant::now();
+                let bytes = frame(&s.reg.client_id, &msg.event, &msg.data);
+                Some((Ok::<_, std::io::Error>(bytes), s))
             }
+            // Dropped by the broker (too slow) or shutting down.
+            Ok(None) => None,
+            Err(_) if s.last_event.elapsed() >= IDLE_TIMEOUT => None,
+            Err(_) => Some((Ok(Bytes::from_static(b":\n\n")), s)),
         }
     });
     let body = futures_util::stream::iter([Ok::<_, std::io::Error>(hello)]).chain(events);
