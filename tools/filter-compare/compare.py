@@ -13,6 +13,24 @@ for 200 answers, the ordered id lists.
 
 Standard library only (Python 3.11). Exit status 1 when any case differs.
 
+Regressions and the Rust fixture. Every filter that ever differed is kept, with its sort, in
+`tools/filter-compare/regressions.jsonl` (`--save-regressions` appends this run's differing
+cases, `--regressions-from OUTPUT` those printed by an earlier run with the same --seed).
+`--emit-fixture FILE` writes them, together with a deterministic sample of ~300 generated
+cases (drawn from the first 6000 of --seed, one for every (operand kind, operator) family and
+then preferring small non-empty results, to keep the file small), with PocketBase's answers
+and the schema, users and records they run on, as the fixture that
+`crates/motorbase/tests/api/filter_fixtures.rs` replays in `cargo test`. A case on which
+Motorbase differs only because of PocketBase's shared `?`-join (see SHARED_JOIN_NOTE) goes to
+the fixture's `known_differences` instead of its `cases`; any other case on which Motorbase
+differs is kept, printed, and makes the exit status 1. To regenerate it (under a minute,
+against a fresh PocketBase and the Motorbase binary built from the work tree):
+
+    cargo build -p motorbase
+    python3 tools/filter-compare/compare.py --count 0 \
+        --emit-fixture crates/motorbase/tests/fixtures/filters_pocketbase_0_40_6.json
+    cargo test -p motorbase --test api filter_fixtures
+
 Determinism: the schema, the data (ids included) and the generated cases depend only on
 --seed. Dates in the data lie far from today (before 2016 and after 2039), so filters using
 `@now` and the date macros select the same rows for many years; numeric macros (`@hour`, ...)
@@ -369,8 +387,16 @@ def make_dataset(seed: int):
     return users, tags, posts
 
 
-def collection_schema(users_id: str, tags_id: str | None):
+# Fixed collection ids, so that the definitions (with their relation targets) can be replayed
+# verbatim elsewhere, e.g. by the fixture test.
+TAGS_COLLECTION_ID = "pbc_fc_tags"
+POSTS_COLLECTION_ID = "pbc_fc_posts"
+
+
+def collection_definitions(users_id: str):
+    """The collections to create, in order, as sent to `POST /api/collections`."""
     tags_coll = {
+        "id": TAGS_COLLECTION_ID,
         "name": "fc_tags",
         "type": "base",
         "listRule": "",
@@ -380,9 +406,8 @@ def collection_schema(users_id: str, tags_id: str | None):
             {"name": "weight", "type": "number"},
         ],
     }
-    if tags_id is None:
-        return tags_coll
-    return {
+    posts_coll = {
+        "id": POSTS_COLLECTION_ID,
         "name": "fc_posts",
         "type": "base",
         "listRule": "",
@@ -397,10 +422,12 @@ def collection_schema(users_id: str, tags_id: str | None):
             {"name": "flags", "type": "select", "maxSelect": 3, "values": FLAGS},
             {"name": "meta", "type": "json"},
             {"name": "author", "type": "relation", "collectionId": users_id, "maxSelect": 1},
-            {"name": "tags", "type": "relation", "collectionId": tags_id, "maxSelect": 5},
+            {"name": "tags", "type": "relation", "collectionId": TAGS_COLLECTION_ID,
+             "maxSelect": 5},
             {"name": "when", "type": "date"},
         ],
     }
+    return [tags_coll, posts_coll]
 
 
 def setup(server: Server, users, tags, posts):
@@ -416,8 +443,8 @@ def setup(server: Server, users, tags, posts):
             server.must("DELETE", f"/api/collections/users/records/{u['id']}")
 
     users_coll = server.must("GET", "/api/collections/users")
-    tags_coll = server.must("POST", "/api/collections", collection_schema(users_coll["id"], None))
-    server.must("POST", "/api/collections", collection_schema(users_coll["id"], tags_coll["id"]))
+    for definition in collection_definitions(users_coll["id"]):
+        server.must("POST", "/api/collections", definition)
 
     for u in users:
         server.must("POST", "/api/collections/users/records", u)
@@ -500,6 +527,9 @@ class Gen:
         self.posts = posts
         self.titles = sorted({p["title"] for p in posts})
         self.bodies = sorted({p["body"] for p in posts})
+        # (comparison kind, operator) pairs used since the last reset; never touches `rng`.
+        self.families: set[tuple[str, str]] = set()
+        self.last_op = ""
 
     # ---- literals -------------------------------------------------------------------------
 
@@ -555,7 +585,9 @@ class Gen:
             ("id", 3),
         ]
         kind = rng.choices([k for k, _ in kinds], [w for _, w in kinds])[0]
-        return getattr(self, "c_" + kind)()
+        text = getattr(self, "c_" + kind)()
+        self.families.add((kind, self.last_op))
+        return text
 
     def op(self, ops=None, any_p=0.2):
         o = self.rng.choice(ops or OPS)
@@ -564,6 +596,7 @@ class Gen:
         return o
 
     def fmt(self, left, op, right):
+        self.last_op = op
         sp = self.rng.choice([" ", " ", " ", "", "  "])
         return f"{left}{sp}{op}{sp}{right}"
 
@@ -813,11 +846,15 @@ class Gen:
 
 
 def generate_cases(seed: int, count: int, users, tags, posts):
+    """(filter, sort, families) triples; families are the (kind, operator) pairs the filter
+    uses."""
     rng = random.Random(f"filter-compare-cases-{seed}")
     g = Gen(rng, users, tags, posts)
     cases = []
     for _ in range(count):
-        cases.append((g.expr(), g.sort()))
+        g.families = set()
+        flt = g.expr()
+        cases.append((flt, g.sort(), frozenset(g.families)))
     return cases
 
 
@@ -826,15 +863,263 @@ def generate_cases(seed: int, count: int, users, tags, posts):
 # --------------------------------------------------------------------------------------------
 
 
+LISTED_COLLECTION = "fc_posts"
+
+
 def run_case(server: Server, flt: str, sort: str):
     status, data = server.request(
         "GET",
-        "/api/collections/fc_posts/records",
+        f"/api/collections/{LISTED_COLLECTION}/records",
         query={"filter": flt, "sort": sort, "perPage": 500, "fields": "id"},
     )
     if status == 200 and isinstance(data, dict) and isinstance(data.get("items"), list):
         return status, [it.get("id") for it in data["items"]], None
     return status, None, data
+
+
+# --------------------------------------------------------------------------------------------
+# Regressions and the test fixture
+# --------------------------------------------------------------------------------------------
+
+# Every filter that ever differed, one {"seed", "filter", "sort"} object a line.
+REGRESSIONS = os.path.join(HERE, "regressions.jsonl")
+# The fixture sample is drawn from this many generated cases (after the regressions' filters).
+FIXTURE_POOL = 6000
+FIXTURE_SAMPLE = 300
+# Sampled cases preferably select 1..FIXTURE_SMALL_RESULT posts: every id is 18 bytes of
+# fixture, and a case that selects everything (or nothing) tells little.
+FIXTURE_SMALL_RESULT = 5
+SHARED_JOIN_NOTE = (
+    "PocketBase evaluates all `?`-operator comparisons that go through the same join (a path "
+    "through a multiple relation such as `tags.label`, an `@collection.x` reference or a "
+    "`:each` modifier) against the SAME joined row, so `tags.id ?= 'a' && tags.id ?= 'b'` is "
+    "never true there; Motorbase evaluates each comparison on its own. The cases below differ "
+    "only because of that and are left out of `cases`."
+)
+
+
+def read_reported_cases(path: str):
+    """(filter, sort) pairs of the differing cases in this script's printed output."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        if line.startswith("filter: ") and i + 1 < len(lines):
+            sort_line = lines[i + 1]
+            if not sort_line.startswith("sort:   "):
+                raise SystemExit(f"{path}:{i + 2}: expected a `sort:` line after the filter")
+            out.append((line[len("filter: "):], sort_line[len("sort:   "):]))
+    return out
+
+
+def load_regressions():
+    if not os.path.exists(REGRESSIONS):
+        return []
+    with open(REGRESSIONS, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def add_regressions(seed: int, found) -> int:
+    """Appends the (filter, sort) pairs not yet recorded for `seed`; returns how many."""
+    known = {(r["seed"], r["filter"]) for r in load_regressions()}
+    added = 0
+    with open(REGRESSIONS, "a", encoding="utf-8") as f:
+        for flt, sort in found:
+            if (seed, flt) in known:
+                continue
+            known.add((seed, flt))
+            f.write(json.dumps({"seed": seed, "filter": flt, "sort": sort}, ensure_ascii=False)
+                    + "\n")
+            added += 1
+    return added
+
+
+def filter_tokens(flt: str):
+    """Operands, operators and punctuation of a filter; strings come back quoted."""
+    ops = sorted(ANY_OPS + OPS, key=len, reverse=True)
+    i, out = 0, []
+    while i < len(flt):
+        c = flt[i]
+        if c.isspace():
+            i += 1
+        elif c in "'\"":
+            j = i + 1
+            while j < len(flt) and flt[j] != c:
+                j += 2 if flt[j] == "\\" else 1
+            out.append(flt[i:j + 1])
+            i = j + 1
+        elif flt.startswith(("&&", "||"), i):
+            out.append(flt[i:i + 2])
+            i += 2
+        elif c in "(),":
+            out.append(c)
+            i += 1
+        else:
+            op = next((o for o in ops if flt.startswith(o, i)), None)
+            if op is not None:
+                out.append(op)
+                i += len(op)
+                continue
+            j = i
+            while j < len(flt) and not flt[j].isspace() and flt[j] not in "'\"(),&|?!=<>~":
+                j += 1
+            out.append(flt[i:j])
+            i = j
+    return out
+
+
+def join_of(operand: str, multi_relations: set[str]) -> str | None:
+    """The join an operand is read through, when several rows can match it."""
+    name, _, modifier = operand.partition(":")
+    parts = name.split(".")
+    if modifier == "each":
+        return name + ":each"
+    if modifier:
+        return None
+    if parts[0] == "@collection" and len(parts) > 2:
+        return "@collection." + parts[1]
+    if len(parts) > 1 and parts[0] in multi_relations:
+        return parts[0]
+    return None
+
+
+def shared_joins(flt: str, multi_relations: set[str]) -> list[str]:
+    """Joins that two or more `?`-operator comparisons of the filter go through."""
+    tokens = filter_tokens(flt)
+    uses: dict[str, int] = {}
+    for i, tok in enumerate(tokens):
+        if tok not in ANY_OPS:
+            continue
+        joins = {join_of(t, multi_relations) for t in (tokens[i - 1:i] + tokens[i + 1:i + 2])}
+        for j in joins - {None}:
+            uses[j] = uses.get(j, 0) + 1
+    return sorted(j for j, n in uses.items() if n > 1)
+
+
+def pick_sample(pool, answers):
+    """Indexes into `pool`: for every (kind, operator) family the pool uses, one case using
+    it, then more cases in pool order up to FIXTURE_SAMPLE; small non-empty results first."""
+
+    def tier(i):
+        status, ids = answers[i]
+        n = len(ids) if ids is not None else 0
+        if status != 200 or 1 <= n <= FIXTURE_SMALL_RESULT:
+            return (0, n, i)
+        return (1 if n == 0 else 2, n, i)
+
+    chosen: list[int] = []
+    covered: set = set()
+    for family in sorted(set().union(*(families for _, _, families in pool))):
+        if family not in covered:
+            best = min((i for i, c in enumerate(pool) if family in c[2]), key=tier)
+            chosen.append(best)
+            covered |= pool[best][2]
+    for wanted_tier in (0, 1):
+        for i in range(len(pool)):
+            if len(chosen) >= FIXTURE_SAMPLE:
+                break
+            if tier(i)[0] == wanted_tier and i not in chosen:
+                chosen.append(i)
+    return sorted(chosen), covered
+
+
+def render_rows(rows, indent: str) -> str:
+    if not rows:
+        return "[]"
+    inner = indent + "  "
+    body = ",\n".join(
+        inner + json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in rows)
+    return "[\n" + body + "\n" + indent + "]"
+
+
+def render_fixture(doc: dict) -> str:
+    """JSON with one record or case a line, so that the file reads (and diffs) row by row."""
+    parts = []
+    for key, value in doc.items():
+        if key in ("users", "cases"):
+            text = render_rows(value, "  ")
+        elif key in ("records", "known_differences"):
+            text = "{\n" + ",\n".join(
+                f"    {json.dumps(name)}: "
+                + (render_rows(rows, "    ") if isinstance(rows, list) else json.dumps(rows))
+                for name, rows in value.items()) + "\n  }"
+        else:
+            text = json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def emit_fixture(path: str, pb: Server, mb: Server, seed: int, definitions, users, tags, posts):
+    """Writes the fixture the Rust suite replays; returns the number of kept cases on which
+    Motorbase disagrees with PocketBase."""
+    multi_relations = {
+        f["name"] for d in definitions for f in d["fields"]
+        if f["type"] == "relation" and f.get("maxSelect", 1) > 1
+    }
+    regressions, seen = [], set()
+    for r in load_regressions():
+        if r["seed"] == seed and r["filter"] not in seen:
+            seen.add(r["filter"])
+            regressions.append((r["filter"], r["sort"]))
+    pool = []
+    for flt, sort, families in generate_cases(seed, FIXTURE_POOL, users, tags, posts):
+        if flt not in seen:
+            seen.add(flt)
+            pool.append((flt, sort, families))
+    answers = [run_case(pb, flt, sort)[:2] for flt, sort, _ in pool]
+    picked, covered = pick_sample(pool, answers)
+    all_families = set().union(*(families for _, _, families in pool))
+
+    cases, known, failing = [], [], []
+    n_regressions = 0
+    candidates = [(flt, sort, None) for flt, sort in regressions]
+    candidates += [(pool[i][0], pool[i][1], answers[i]) for i in picked]
+    for flt, sort, answer in candidates:
+        is_regression = answer is None
+        status, ids = answer or run_case(pb, flt, sort)[:2]
+        mb_status, mb_ids = run_case(mb, flt, sort)[:2]
+        case = {"filter": flt, "sort": sort, "status": status, "ids": ids}
+        if (mb_status, mb_ids) != (status, ids):
+            joins = shared_joins(flt, multi_relations)
+            if joins:
+                known.append({"filter": flt, "sort": sort, "shared_joins": joins})
+                continue
+            failing.append((case, mb_status, mb_ids))
+        cases.append(case)
+        n_regressions += is_regression
+
+    doc = {
+        "comment": (
+            f"Generated by `python3 tools/filter-compare/compare.py --count 0 --emit-fixture "
+            f"FILE` against PocketBase 0.40.6 (seed {seed}); do not edit. Replayed by "
+            "crates/motorbase/tests/api/filter_fixtures.rs: create the collections, the users "
+            "and the records (in this order, through the API, as superuser), then list "
+            "`collection` with each case's filter and sort as superuser "
+            "(perPage=500, fields=id) and expect `status` and, when 200, exactly `ids` in "
+            f"order. The first {n_regressions} cases are filters that once differed "
+            "between the servers (tools/filter-compare/regressions.jsonl), the rest a sample "
+            "of generated filters covering every (operand kind, operator) family."
+        ),
+        "collections": definitions,
+        "users": users,
+        "records": {"fc_tags": tags, "fc_posts": posts},
+        "collection": LISTED_COLLECTION,
+        "cases": cases,
+        "known_differences": {"comment": SHARED_JOIN_NOTE, "cases": known},
+    }
+    text = render_fixture(doc)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+    print(f"fixture {path}: {len(cases)} cases ({n_regressions} regressions, "
+          f"{len(cases) - n_regressions} sampled), {len(known)} known differences left out, "
+          f"{len(covered)} of {len(all_families)} families, {len(text.encode())} bytes")
+    for case, mb_status, mb_ids in failing:
+        print(f"motorbase fails: filter: {case['filter']}\n    sort: {case['sort']}\n"
+              f"    PB: {case['status']} {json.dumps(case['ids'])}\n"
+              f"    MB: {mb_status} {json.dumps(mb_ids)}")
+    return len(failing)
 
 
 def main():
@@ -847,9 +1132,21 @@ def main():
     ap.add_argument("--count", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--emit-cases", metavar="FILE", help="write cases as JSON lines")
+    ap.add_argument("--emit-fixture", metavar="FILE",
+                    help="write the regressions and a sample of generated cases, with "
+                         "PocketBase's answers, as the Rust suite's fixture")
+    ap.add_argument("--save-regressions", action="store_true",
+                    help="append the differing cases to " + os.path.relpath(REGRESSIONS, REPO))
+    ap.add_argument("--regressions-from", metavar="OUTPUT", action="append", default=[],
+                    help="append the differing cases printed in an earlier run's output "
+                         "(same --seed) to the regressions; repeatable")
     ap.add_argument("--keep", action="store_true", help="keep the servers' data folders")
     ap.add_argument("--quiet", action="store_true", help="only print the summary line")
     args = ap.parse_args()
+
+    for output in args.regressions_from:
+        added = add_regressions(args.seed, read_reported_cases(output))
+        print(f"{output}: {added} new regressions")
 
     managed = Managed()
     managed.keep = args.keep
@@ -867,7 +1164,8 @@ def main():
         cases = generate_cases(args.seed, args.count, users, tags, posts)
         same = diff = 0
         emitted = []
-        for i, (flt, sort) in enumerate(cases):
+        differing = []
+        for i, (flt, sort, _) in enumerate(cases):
             ps, pids, perr = run_case(pb, flt, sort)
             ms, mids, merr = run_case(mb, flt, sort)
             ok = ps == ms and pids == mids
@@ -875,6 +1173,7 @@ def main():
                 same += 1
             else:
                 diff += 1
+                differing.append((flt, sort))
                 if not args.quiet:
                     print(f"--- case {i} differs")
                     print(f"filter: {flt}")
@@ -903,7 +1202,15 @@ def main():
                     f.write(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n")
 
         print(f"filter-compare: {same} same, {diff} different")
-        return 1 if diff else 0
+        if args.save_regressions:
+            print(f"{add_regressions(args.seed, differing)} new regressions")
+
+        failing = 0
+        if args.emit_fixture:
+            definitions = collection_definitions(pb.must("GET", "/api/collections/users")["id"])
+            failing = emit_fixture(args.emit_fixture, pb, mb, args.seed, definitions, users,
+                                   tags, posts)
+        return 1 if diff or failing else 0
     finally:
         managed.stop()
 

@@ -7,6 +7,7 @@ mod api {
     mod auth;
     mod collections;
     mod errors;
+    mod filter_fixtures;
     mod filters;
     mod health;
     mod records;
