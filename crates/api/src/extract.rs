@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
+use motorbase_core::files::Upload;
 use motorbase_core::rules::RequestCtx;
 use serde_json::{Map, Value as Json};
 
@@ -76,10 +77,28 @@ pub fn serde_urlencoded_pairs(q: &str) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
-/// A JSON object body, or a multipart form's text fields as one (repeated names become lists).
+/// A JSON object body, or a form's text fields as one (repeated names become lists). File parts
+/// of a multipart form are left out: see [`RecordBody`] for the endpoints that take files.
 pub struct Body(pub Map<String, Json>);
 
 impl FromRequest<Arc<AppState>> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        RecordBody::from_request(req, state)
+            .await
+            .map(|b| Body(b.fields))
+    }
+}
+
+/// A record write's body: its fields (JSON, urlencoded or multipart, where `@jsonPayload` holds
+/// JSON fields) and the files of a multipart form.
+pub struct RecordBody {
+    pub fields: Map<String, Json>,
+    pub files: Vec<Upload>,
+}
+
+impl FromRequest<Arc<AppState>> for RecordBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
@@ -90,46 +109,59 @@ impl FromRequest<Arc<AppState>> for Body {
             .unwrap_or("")
             .to_lowercase();
         if ctype.starts_with("multipart/form-data") {
-            let mut mp = Multipart::from_request(req, state)
+            let mp = Multipart::from_request(req, state)
                 .await
                 .map_err(|_| ApiError::bad_request())?;
-            let mut map = Map::new();
-            while let Some(field) = mp.next_field().await.map_err(|_| ApiError::bad_request())? {
-                let name = field.name().unwrap_or("").to_string();
-                if field.file_name().is_some() {
-                    // File storage arrives with the files issue; refuse clearly until then.
-                    return Err(ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "File uploads are not supported yet.",
-                    ));
-                }
-                let text = field.text().await.map_err(|_| ApiError::bad_request())?;
-                if name == "@jsonPayload" {
-                    if let Ok(Json::Object(o)) = serde_json::from_str::<Json>(&text) {
-                        map.extend(o);
-                    }
-                    continue;
-                }
-                push_value(&mut map, name, Json::String(text));
-            }
-            return Ok(Body(map));
+            return read_multipart(mp).await;
         }
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
             .await
             .map_err(|_| {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large.")
             })?;
-        if ctype.starts_with("application/x-www-form-urlencoded") {
-            return Ok(Body(form_fields(&bytes)));
-        }
-        if ctype.starts_with("text/plain") {
+        let fields = if ctype.starts_with("application/x-www-form-urlencoded") {
+            form_fields(&bytes)
+        } else if ctype.starts_with("text/plain") {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "Unsupported Content-Type.",
             ));
-        }
-        Ok(Body(parse_json_object(&bytes)?))
+        } else {
+            parse_json_object(&bytes)?
+        };
+        Ok(RecordBody {
+            fields,
+            files: vec![],
+        })
     }
+}
+
+/// Reads a multipart form: text parts as fields, `@jsonPayload` merged in, file parts (those
+/// with a file name) as uploads under their part name.
+pub async fn read_multipart(mut mp: Multipart) -> Result<RecordBody, ApiError> {
+    let mut fields = Map::new();
+    let mut files = vec![];
+    while let Some(field) = mp.next_field().await.map_err(|_| ApiError::bad_request())? {
+        let name = field.name().unwrap_or("").to_string();
+        if let Some(filename) = field.file_name().map(str::to_string) {
+            let bytes = field.bytes().await.map_err(|_| ApiError::bad_request())?;
+            files.push(Upload {
+                key: name,
+                filename,
+                bytes,
+            });
+            continue;
+        }
+        let text = field.text().await.map_err(|_| ApiError::bad_request())?;
+        if name == "@jsonPayload" {
+            if let Ok(Json::Object(o)) = serde_json::from_str::<Json>(&text) {
+                fields.extend(o);
+            }
+            continue;
+        }
+        push_value(&mut fields, name, Json::String(text));
+    }
+    Ok(RecordBody { fields, files })
 }
 
 /// A urlencoded form as an object; a repeated name becomes a list.

@@ -1,10 +1,13 @@
 //! The HTTP API: PocketBase's routes over axum. Handlers parse, call one core function, map.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod auth;
+mod batch;
 mod collections;
 pub mod error;
 mod extract;
+mod files;
 mod health;
 mod realtime;
 mod records;
@@ -76,13 +79,66 @@ pub fn router(backend: Arc<Backend>) -> Router {
             post(auth::refresh::handler),
         )
         .route(
+            "/api/collections/{collection}/request-verification",
+            post(auth::request_verification::handler),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-verification",
+            post(auth::confirm_verification::handler),
+        )
+        .route(
+            "/api/collections/{collection}/request-password-reset",
+            post(auth::request_password_reset::handler),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-password-reset",
+            post(auth::confirm_password_reset::handler),
+        )
+        .route(
+            "/api/collections/{collection}/request-email-change",
+            post(auth::request_email_change::handler),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-email-change",
+            post(auth::confirm_email_change::handler),
+        )
+        .route(
+            "/api/collections/{collection}/request-otp",
+            post(auth::request_otp::handler),
+        )
+        .route(
+            "/api/collections/{collection}/auth-with-otp",
+            post(auth::with_otp::handler),
+        )
+        .route(
+            "/api/collections/{collection}/impersonate/{id}",
+            post(auth::impersonate::handler),
+        )
+        .route(
             "/api/realtime",
             get(realtime::connect::handler).post(realtime::subscribe::handler),
         )
+        .route("/api/realtime/ws", get(realtime::ws::handler))
+        .route("/api/files/token", post(files::token::handler))
+        .route(
+            "/api/files/{collection}/{record}/{filename}",
+            get(files::download::handler),
+        )
+        .route(
+            "/api/batch",
+            // The batch applies its own body limit, from the settings.
+            post(batch::send::handler).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/api/settings/test/s3", post(settings::test_s3::handler))
         .route(
             "/api/settings",
             get(settings::get::handler).patch(settings::update::handler),
         )
+        .route("/_", get(admin::assets::redirect))
+        .route("/_/", get(admin::assets::index))
+        .route("/_/{*path}", get(admin::assets::handler))
+        .route("/api/install", post(admin::install::handler))
+        .route("/api/install/check", post(admin::install_check::handler))
         // PocketBase serves static files for every other path, so a miss reads "File not found.".
         .fallback(|| async { ApiError::new(axum::http::StatusCode::NOT_FOUND, "File not found.") })
         .layer(cors)

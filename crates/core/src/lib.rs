@@ -2,8 +2,13 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod batch;
 pub mod collections;
 pub mod error;
+pub mod files;
+pub mod hooks;
+pub mod install;
+pub mod mail;
 pub mod realtime;
 pub mod records;
 pub mod rules;
@@ -23,6 +28,14 @@ pub use error::{CoreError, Result};
 pub struct Backend {
     pub store: SqliteStore,
     pub broker: realtime::Broker,
+    /// Where file fields' files are stored (local folder or S3, per the settings).
+    pub files: files::FileStorage,
+    /// Resend throttles and rate limit windows of the auth flows.
+    pub auth: auth::AuthState,
+    /// Hooks registered by embedders and the business logic.
+    pub hooks: hooks::Hooks,
+    /// The first-run install link's token, while no superuser exists.
+    pub install: install::InstallGate,
     schema: RwLock<Arc<Schema>>,
     settings: RwLock<Arc<Json>>,
 }
@@ -37,6 +50,10 @@ impl Backend {
         let backend = Arc::new(Backend {
             store,
             broker,
+            files: files::FileStorage::new(dir),
+            auth: Default::default(),
+            hooks: Default::default(),
+            install: install::InstallGate::default(),
             schema: RwLock::new(Arc::new(Schema::default())),
             settings: RwLock::new(Arc::new(settings::defaults())),
         });
@@ -45,16 +62,30 @@ impl Backend {
         if backend.schema().get(collections::SUPERUSERS).is_none() {
             backend.install_defaults().await?;
         }
+        // Data folders from before the auth flows lack their bookkeeping collections.
+        let missing: Vec<Collection> = collections::defaults::auth_system_collections()
+            .into_iter()
+            .filter(|c| backend.schema().get(&c.name).is_none())
+            .collect();
+        if !missing.is_empty() {
+            backend.install_collections(missing).await?;
+        }
         let s = settings::load(&backend).await?;
         backend.set_settings(s);
         Ok(backend)
     }
 
     async fn install_defaults(&self) -> Result<()> {
-        for c in [
+        self.install_collections(vec![
             collections::defaults::superusers(),
             collections::defaults::users(),
-        ] {
+        ])
+        .await
+    }
+
+    /// Creates the tables of `list` and records their definitions.
+    async fn install_collections(&self, list: Vec<Collection>) -> Result<()> {
+        for c in list {
             let row = collections::definition_row(&c)?;
             let changes = collections_changes(&c);
             self.store

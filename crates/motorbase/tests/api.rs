@@ -5,11 +5,15 @@ mod common;
 
 mod api {
     mod auth;
+    mod batch;
+    mod auth_flows;
     mod collections;
     mod errors;
     mod filter_fixtures;
+    mod files;
     mod filters;
     mod health;
+    mod realtime;
     mod records;
     mod rules;
     mod settings;

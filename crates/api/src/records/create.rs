@@ -2,12 +2,12 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use motorbase_core::records::create;
+use motorbase_core::records::create_with_files;
 use serde_json::Value;
 
 use super::write_options;
 use crate::error::ApiResult;
-use crate::extract::{Body, Ctx, QueryMap};
+use crate::extract::{Ctx, QueryMap, RecordBody};
 use crate::AppState;
 
 /// `POST /api/collections/{c}/records` (JSON or multipart form) under the createRule.
@@ -16,9 +16,17 @@ pub async fn handler(
     Ctx(ctx): Ctx,
     Path(collection): Path<String>,
     QueryMap(q): QueryMap,
-    Body(body): Body,
+    RecordBody { fields, files }: RecordBody,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
-        create(&state.backend, &collection, body, write_options(&q), ctx).await?,
+        create_with_files(
+            &state.backend,
+            &collection,
+            fields,
+            files,
+            write_options(&q),
+            ctx,
+        )
+        .await?,
     ))
 }

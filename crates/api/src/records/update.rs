@@ -2,12 +2,12 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use motorbase_core::records::update;
+use motorbase_core::records::update_with_files;
 use serde_json::Value;
 
 use super::write_options;
 use crate::error::ApiResult;
-use crate::extract::{Body, Ctx, QueryMap};
+use crate::extract::{Ctx, QueryMap, RecordBody};
 use crate::AppState;
 
 /// `PATCH /api/collections/{c}/records/{id}` under the updateRule.
@@ -16,14 +16,15 @@ pub async fn handler(
     Ctx(ctx): Ctx,
     Path((collection, id)): Path<(String, String)>,
     QueryMap(q): QueryMap,
-    Body(body): Body,
+    RecordBody { fields, files }: RecordBody,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
-        update(
+        update_with_files(
             &state.backend,
             &collection,
             &id,
-            body,
+            fields,
+            files,
             write_options(&q),
             ctx,
         )

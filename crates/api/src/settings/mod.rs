@@ -1,4 +1,5 @@
 //! `/api/settings`: superusers only.
 
 pub mod get;
+pub mod test_s3;
 pub mod update;

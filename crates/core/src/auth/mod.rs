@@ -1,7 +1,29 @@
 //! Signing in and proving who a request comes from.
 
+pub mod bookkeeping;
+pub mod email_change;
+pub mod error;
+pub mod lookup;
+pub mod mails;
+pub mod mfa;
+pub mod otp;
 pub mod password;
+pub mod password_reset;
+pub mod respond;
+pub mod throttle;
 pub mod token;
+pub mod verification;
+
+pub use error::{AuthError, AuthResult};
+
+/// What the auth flows remember between requests (in memory, per process).
+#[derive(Debug, Default)]
+pub struct AuthState {
+    /// "A mail was just sent to this account": resend throttles.
+    pub cooldowns: throttle::Cooldowns,
+    /// Request counts of the settings' rate limit rules and of the OTP guess limit.
+    pub windows: throttle::Windows,
+}
 
 use std::sync::Arc;
 
@@ -132,8 +154,42 @@ pub async fn auth_with_password(
         .unwrap_or_else(|| "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into());
     let ok = password::verify_blocking(password.to_string(), stored).await;
     match found {
-        Some(rec) if ok && !password.is_empty() => Ok(rec),
+        Some(rec) if ok && !password.is_empty() => {
+            upgrade_legacy_hash(backend, collection, &rec, password).await;
+            Ok(rec)
+        }
         _ => Err(fail()),
+    }
+}
+
+/// Replaces a bcrypt hash (from PocketBase) with an argon2id one once the password is known.
+/// The token key stays, so the account's sessions survive; a failure only logs.
+async fn upgrade_legacy_hash(
+    backend: &Backend,
+    collection: &Arc<Collection>,
+    record: &Map<String, Json>,
+    password: &str,
+) {
+    let stored = record.get("password").and_then(Json::as_str).unwrap_or("");
+    if !password::is_legacy(stored) {
+        return;
+    }
+    let hash = match password::hash_blocking(password.to_string()).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "failed to rehash a legacy password");
+            return;
+        }
+    };
+    let table = collection.name.clone();
+    let id = lookup::text(record, "id").to_string();
+    let row = vec![("password".to_string(), motorbase_store::Value::Text(hash))];
+    let result = backend
+        .store
+        .write(move |tx| -> std::result::Result<bool, StoreError> { tx.update(&table, &id, &row) })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "failed to store a rehashed password");
     }
 }
 

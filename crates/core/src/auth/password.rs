@@ -1,5 +1,5 @@
-//! Password hashing: argon2id for new hashes; bcrypt hashes imported from PocketBase are checked
-//! by the auth issue's work (see notes).
+//! Password hashing: argon2id for new hashes; bcrypt hashes (what PocketBase stores) are still
+//! accepted, so imported accounts keep working, and are replaced at the next sign-in.
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -17,8 +17,18 @@ pub fn hash(password: &str) -> Result<String> {
         .map_err(|e| CoreError::Internal(format!("hashing failed: {e}")))
 }
 
-/// Constant-time verification (done by the argon2 crate); false for malformed hashes.
+/// Whether `stored` is a bcrypt hash (`$2a$`, `$2b$`, `$2y$`), which should be replaced.
+pub fn is_legacy(stored: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$", "$2x$"]
+        .iter()
+        .any(|p| stored.starts_with(p))
+}
+
+/// Constant-time verification (done by the argon2 and bcrypt crates); false for malformed hashes.
 pub fn verify(password: &str, stored: &str) -> bool {
+    if is_legacy(stored) {
+        return bcrypt::verify(password, stored).unwrap_or(false);
+    }
     match PasswordHash::new(stored) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
@@ -51,5 +61,14 @@ mod tests {
         assert!(verify("correct horse", &h));
         assert!(!verify("wrong horse", &h));
         assert!(!verify("x", "not a hash"));
+    }
+
+    #[test]
+    fn bcrypt_hashes_are_accepted() {
+        let h = bcrypt::hash("imported pw", 4).unwrap();
+        assert!(is_legacy(&h));
+        assert!(verify("imported pw", &h));
+        assert!(!verify("other pw", &h));
+        assert!(!is_legacy(&hash("x").unwrap()));
     }
 }

@@ -172,3 +172,138 @@ pub fn users() -> Collection {
     }
     c
 }
+
+/// The rule PocketBase gives its auth bookkeeping collections: an account sees its own rows.
+const OWN_ROWS: &str =
+    "@request.auth.id != '' && recordRef = @request.auth.id && collectionRef = @request.auth.collectionId";
+
+/// A system base collection of the auth flows (`_otps`, `_mfas`, ...): `collectionRef` and
+/// `recordRef` name the account, then the collection's own fields.
+fn auth_bookkeeping(
+    id: &str,
+    name: &str,
+    extra: Vec<Field>,
+    indexes: Vec<String>,
+    deletable: bool,
+) -> Collection {
+    let text = |n: &str, hidden: bool| {
+        let mut f = system(Field::new(n, FieldType::Text, json!({"required": true})));
+        f.hidden = hidden;
+        f
+    };
+    let mut fields = vec![
+        id_field(),
+        text("collectionRef", false),
+        text("recordRef", false),
+    ];
+    fields.extend(extra);
+    for (n, on_update) in [("created", false), ("updated", true)] {
+        let mut f = autodate(n, on_update);
+        f.system = true;
+        fields.push(f);
+    }
+    let t = now();
+    let own = Some(OWN_ROWS.to_string());
+    Collection {
+        id: id.to_string(),
+        list_rule: own.clone(),
+        view_rule: own.clone(),
+        create_rule: None,
+        update_rule: None,
+        delete_rule: if deletable { own } else { None },
+        name: name.to_string(),
+        kind: CollectionType::Base,
+        fields,
+        indexes,
+        created: t.clone(),
+        updated: t,
+        system: true,
+        options: Map::new(),
+    }
+}
+
+/// `_mfas`: first factors that passed and wait for a second one.
+pub fn mfas() -> Collection {
+    let method = system(Field::new(
+        "method",
+        FieldType::Text,
+        json!({"required": true}),
+    ));
+    auth_bookkeeping(
+        "pbc_2279338944",
+        "_mfas",
+        vec![method],
+        vec![
+            "CREATE INDEX `idx_mfas_collectionRef_recordRef` ON `_mfas` (collectionRef,recordRef)"
+                .into(),
+        ],
+        false,
+    )
+}
+
+/// `_otps`: one-time codes sent by mail, stored hashed.
+pub fn otps() -> Collection {
+    let mut password = system(Field::new(
+        "password",
+        FieldType::Password,
+        json!({"required": true, "cost": 8}),
+    ));
+    password.hidden = true;
+    let mut sent_to = system(Field::new("sentTo", FieldType::Text, json!({})));
+    sent_to.hidden = true;
+    auth_bookkeeping(
+        "pbc_1638494021",
+        "_otps",
+        vec![password, sent_to],
+        vec![
+            "CREATE INDEX `idx_otps_collectionRef_recordRef` ON `_otps` (collectionRef, recordRef)"
+                .into(),
+        ],
+        false,
+    )
+}
+
+/// `_externalAuths`: which OAuth2 account is linked to which record.
+pub fn external_auths() -> Collection {
+    let provider = system(Field::new(
+        "provider",
+        FieldType::Text,
+        json!({"required": true}),
+    ));
+    let provider_id = system(Field::new(
+        "providerId",
+        FieldType::Text,
+        json!({"required": true}),
+    ));
+    auth_bookkeeping(
+        "pbc_2281828961",
+        "_externalAuths",
+        vec![provider, provider_id],
+        vec![
+            "CREATE UNIQUE INDEX `idx_externalAuths_record_provider` ON `_externalAuths` (collectionRef, recordRef, provider)".into(),
+            "CREATE UNIQUE INDEX `idx_externalAuths_collection_provider` ON `_externalAuths` (collectionRef, provider, providerId)".into(),
+        ],
+        true,
+    )
+}
+
+/// `_authOrigins`: the devices an account signed in from (for new-location alerts).
+pub fn auth_origins() -> Collection {
+    let fingerprint = system(Field::new(
+        "fingerprint",
+        FieldType::Text,
+        json!({"required": true}),
+    ));
+    auth_bookkeeping(
+        "pbc_4275539003",
+        "_authOrigins",
+        vec![fingerprint],
+        vec!["CREATE UNIQUE INDEX `idx_authOrigins_unique_pairs` ON `_authOrigins` (collectionRef, recordRef, fingerprint)".into()],
+        true,
+    )
+}
+
+/// The auth bookkeeping collections, in PocketBase's order.
+pub fn auth_system_collections() -> Vec<Collection> {
+    vec![mfas(), otps(), external_auths(), auth_origins()]
+}

@@ -17,7 +17,10 @@ pub(crate) use query::output;
 pub use query::{list, view, ListParams, ListResult};
 pub(crate) use query::{paging, sort_keys};
 pub use validate::{compile_pattern, normalize_date};
-pub use write::{create, delete, update};
+pub use write::{create, create_with_files, delete, update, update_with_files};
+pub(crate) use write::{
+    plan_create, plan_delete, plan_update, plan_upsert, run_planned, Applied, Plan,
+};
 pub(crate) use write::{record_values, truncate};
 
 /// The stored columns of a collection's table, `id` first.

@@ -6,12 +6,15 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::collections::{Collection, Field, FieldType};
 use crate::error::{ErrorData, FieldError, FieldErrors};
+use crate::files::{sniff, StagedFile};
 use crate::util::{format_time, generate_from_pattern, random_alnum, random_lower};
 
 /// Default upper bound of a text field whose `max` is 0, as PocketBase applies it.
 const TEXT_DEFAULT_MAX: usize = 5000;
 const JSON_DEFAULT_MAX: usize = 1 << 20;
 const EDITOR_DEFAULT_MAX: usize = 5 << 20;
+/// Default upper bound of one uploaded file when a file field's `maxSize` is 0.
+const FILE_DEFAULT_MAX: u64 = 5 << 20;
 
 /// The outcome of validation: the record as it will be stored, plus what still needs work.
 #[derive(Debug, Default)]
@@ -24,6 +27,10 @@ pub struct Draft {
     pub new_password: Option<String>,
     /// Relation ids to be checked for existence, per field: (field, target collection id, ids).
     pub relations: Vec<(String, String, Vec<String>)>,
+    /// Stored names of the uploads the record now references (to be written).
+    pub new_files: Vec<String>,
+    /// Names of files the record stops referencing (to be deleted after the commit).
+    pub removed_files: Vec<String>,
 }
 
 pub struct Input<'a> {
@@ -33,6 +40,8 @@ pub struct Input<'a> {
     pub body: &'a Map<String, Json>,
     /// Superusers and those passing an auth collection's manageRule.
     pub manager: bool,
+    /// Files uploaded with the request, already named.
+    pub uploads: &'a [StagedFile],
 }
 
 fn fe(code: &str, msg: impl Into<String>) -> FieldError {
@@ -445,6 +454,14 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
             if list.is_empty() && required {
                 return Err(FieldError::required());
             }
+            if f.kind == FieldType::File {
+                // The file checks need the old value and the uploads: see `check_files`.
+                return Ok(if f.is_multi() {
+                    json!(list)
+                } else {
+                    json!(list.into_iter().next().unwrap_or_default())
+                });
+            }
             if f.kind == FieldType::Select {
                 let values = f.opt_strs("values");
                 if let Some(bad) = list.iter().find(|x| !values.contains(x)) {
@@ -545,6 +562,77 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
     }
 }
 
+/// The body with each upload's stored name added under the key it came with (`docs`, `docs+`,
+/// `+docs`), after any names sent as text under the same key, as PocketBase merges them.
+fn with_uploads(body: &Map<String, Json>, uploads: &[StagedFile]) -> Map<String, Json> {
+    let mut out = body.clone();
+    for u in uploads {
+        let mut list = out.get(&u.key).map(as_list).unwrap_or_default();
+        list.push(u.name.clone());
+        out.insert(u.key.clone(), json!(list));
+    }
+    out
+}
+
+/// A file field's final names against its old ones and the uploads, in PocketBase's order:
+/// names that are neither kept nor uploaded, too many files, then each upload's size and type.
+fn check_files(
+    f: &Field,
+    names: &[String],
+    old: &[String],
+    uploads: &[StagedFile],
+) -> Result<(), FieldError> {
+    let upload = |n: &String| uploads.iter().find(|u| u.field == f.name && &u.name == n);
+    let invalid: Vec<&str> = names
+        .iter()
+        .filter(|n| !old.contains(n) && upload(n).is_none())
+        .map(String::as_str)
+        .collect();
+    if !invalid.is_empty() {
+        return Err(fe(
+            "validation_invalid_file",
+            format!("Invalid new files: [{}].", invalid.join(" ")),
+        )
+        .with_params(json!({"invalidFiles": invalid})));
+    }
+    let max = f.max_select().max(1);
+    if names.len() > max {
+        return Err(fe(
+            "validation_too_many_files",
+            format!("The maximum allowed files is {max}."),
+        )
+        .with_params(json!({"maxSelect": max})));
+    }
+    let max_size = f
+        .opt_f64("maxSize")
+        .filter(|m| *m > 0.0)
+        .map_or(FILE_DEFAULT_MAX, |m| m as u64);
+    let mime_types = f.opt_strs("mimeTypes");
+    for u in names.iter().filter_map(upload) {
+        if u.bytes.len() as u64 > max_size {
+            return Err(fe(
+                "validation_file_size_limit",
+                format!(
+                    "Failed to upload {} - the maximum allowed file size is {max_size} bytes.",
+                    u.original
+                ),
+            )
+            .with_params(json!({"file": u.original, "maxSize": max_size})));
+        }
+        if !mime_types.is_empty() && !sniff::is_one_of(&u.mime, &mime_types) {
+            return Err(fe(
+                "validation_invalid_mime_type",
+                format!(
+                    "\"{}\" mime type must be one of: {}.",
+                    u.name,
+                    mime_types.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A client-chosen id: the id field's length, then its pattern.
 fn check_id(f: &Field, id: &str) -> Result<(), FieldError> {
     let len = id.chars().count();
@@ -642,6 +730,13 @@ pub fn prepare(input: &Input) -> Result<Draft, FieldErrors> {
     let mut errors = FieldErrors::new();
     let mut draft = Draft::default();
     let now = crate::util::now();
+    let with_files;
+    let body = if input.uploads.is_empty() {
+        input.body
+    } else {
+        with_files = with_uploads(input.body, input.uploads);
+        &with_files
+    };
 
     for f in &c.fields {
         let current = input
@@ -728,7 +823,7 @@ pub fn prepare(input: &Input) -> Result<Draft, FieldErrors> {
             }
             _ => {}
         }
-        let value = match incoming(f, &current, input.body) {
+        let value = match incoming(f, &current, body) {
             Ok(v) => v,
             Err(e) => {
                 errors.insert(f.name.clone(), ErrorData::Field(e));
@@ -754,23 +849,23 @@ pub fn prepare(input: &Input) -> Result<Draft, FieldErrors> {
                         ));
                     }
                 }
-                if f.kind == FieldType::File && changed {
-                    // New uploads arrive with the files issue; until then only kept names are allowed.
-                    let kept: Vec<String> = input
+                if f.kind == FieldType::File {
+                    let old = input
                         .existing
                         .and_then(|e| e.get(&f.name))
                         .map(as_list)
                         .unwrap_or_default();
-                    if as_list(&v).iter().any(|n| !kept.contains(n)) {
-                        errors.insert(
-                            f.name.clone(),
-                            ErrorData::Field(fe(
-                                "validation_invalid_file",
-                                "File uploads are not supported yet.",
-                            )),
-                        );
+                    let names = as_list(&v);
+                    if let Err(e) = check_files(f, &names, &old, input.uploads) {
+                        errors.insert(f.name.clone(), ErrorData::Field(e));
                         continue;
                     }
+                    draft
+                        .new_files
+                        .extend(names.iter().filter(|n| !old.contains(n)).cloned());
+                    draft
+                        .removed_files
+                        .extend(old.into_iter().filter(|n| !names.contains(n)));
                 }
                 if changed || creating {
                     draft.changed.push(f.name.clone());

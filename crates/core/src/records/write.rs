@@ -1,6 +1,8 @@
-//! Creating, updating and deleting records. Each write is one job on the writer thread: it reads
-//! the current state, validates, writes, checks the rule and reads the result back, all inside the
-//! job's savepoint, so a failure leaves nothing half-written.
+//! Creating, updating, upserting and deleting records. A write is planned first (rules compiled,
+//! body validated where the stored record is not needed, passwords hashed, uploads named), then
+//! applied inside a write transaction: it reads the current state, validates, writes, checks the
+//! rule and reads the result back, all inside the job's savepoint, so a failure leaves nothing
+//! half-written. A single request is one writer job; a batch applies many plans in one.
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use super::{record_columns, row_to_map};
 use crate::auth::password;
 use crate::collections::{Collection, CollectionType, Field, FieldType, RuleKind, Schema};
 use crate::error::{CoreError, ErrorData, FieldError, FieldErrors, Result};
+use crate::files::{self, Cleanup, StagedFile, Upload};
 use crate::realtime::{Action, ChangeEvent};
 use crate::rules::{Compiler, Mode, RequestCtx};
 use crate::Backend;
@@ -173,27 +176,158 @@ async fn hash_if_given(body: &Map<String, Json>) -> Result<Option<String>> {
     }
 }
 
-pub async fn create(
+/// What one write did inside the transaction, to be acted on once it has committed.
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    /// The response body; `None` for a delete (204).
+    pub output: Option<Json>,
+    pub events: Vec<ChangeEvent>,
+    /// Keys of the uploads the stored records now reference.
+    pub kept_files: Vec<String>,
+    /// Files no record references any more.
+    pub cleanup: Cleanup,
+}
+
+/// A create, validated and with its password hashed, ready to run inside a transaction.
+pub(crate) struct CreatePlan {
+    c: Arc<Collection>,
+    draft: Draft,
+    hashed: Option<String>,
+    rule: Cond,
+    ctx: RequestCtx,
+    opts: WriteOptions,
+    staged: Vec<StagedFile>,
+}
+
+/// An update whose validation waits for the stored record, read inside the transaction.
+pub(crate) struct UpdatePlan {
+    c: Arc<Collection>,
+    id: String,
+    body: Map<String, Json>,
+    hashed: Option<String>,
+    rule: Cond,
+    /// `Some(True)` for superusers; an auth collection's manageRule otherwise.
+    manage_rule: Option<Cond>,
+    ctx: RequestCtx,
+    opts: WriteOptions,
+    staged: Vec<StagedFile>,
+}
+
+pub(crate) struct DeletePlan {
+    c: Arc<Collection>,
+    id: String,
+    rule: Cond,
+}
+
+/// `PUT` in a batch: an update when a record with the body's id exists, a create otherwise.
+/// Both sides are planned up front; each keeps its own error until it turns out to be needed.
+pub(crate) struct UpsertPlan {
+    c: Arc<Collection>,
+    id: Option<String>,
+    create: Result<CreatePlan>,
+    update: Result<UpdatePlan>,
+}
+
+pub(crate) enum Plan {
+    Create(Box<CreatePlan>),
+    Update(Box<UpdatePlan>),
+    Upsert(Box<UpsertPlan>),
+    Delete(DeletePlan),
+}
+
+impl CreatePlan {
+    /// The uploads the validated record references, with their keys.
+    fn uploads(&self) -> Vec<(String, bytes::Bytes)> {
+        let id = draft_id(&self.draft);
+        self.staged
+            .iter()
+            .filter(|s| self.draft.new_files.contains(&s.name))
+            .map(|s| (files::file_key(&self.c.id, &id, &s.name), s.bytes.clone()))
+            .collect()
+    }
+}
+
+impl UpdatePlan {
+    /// Every upload aimed at a file field: which ones stay is only known inside the transaction.
+    fn uploads(&self) -> Vec<(String, bytes::Bytes)> {
+        self.staged
+            .iter()
+            .map(|s| {
+                (
+                    files::file_key(&self.c.id, &self.id, &s.name),
+                    s.bytes.clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Plan {
+    /// The uploads this write may store, with their keys (written before the transaction).
+    pub(crate) fn uploads(&self) -> Vec<(String, bytes::Bytes)> {
+        match self {
+            Plan::Create(p) => p.uploads(),
+            Plan::Update(p) => p.uploads(),
+            Plan::Upsert(p) => {
+                let mut out = p.create.as_ref().map(|c| c.uploads()).unwrap_or_default();
+                out.extend(p.update.as_ref().map(|u| u.uploads()).unwrap_or_default());
+                out
+            }
+            Plan::Delete(_) => vec![],
+        }
+    }
+
+    /// Runs the write inside the caller's transaction.
+    pub(crate) fn apply(self, tx: &WriteTx, schema: &Schema) -> Result<Applied> {
+        match self {
+            Plan::Create(p) => apply_create(tx, schema, *p),
+            Plan::Update(p) => apply_update(tx, schema, *p),
+            Plan::Delete(p) => apply_delete(tx, schema, p),
+            Plan::Upsert(p) => {
+                let exists = match &p.id {
+                    Some(id) => tx.count(&p.c.name, &Cond::IdIn(vec![id.clone()]))? > 0,
+                    None => false,
+                };
+                if exists {
+                    apply_update(tx, schema, p.update?)
+                } else {
+                    apply_create(tx, schema, p.create?)
+                }
+            }
+        }
+    }
+}
+
+fn draft_id(draft: &Draft) -> String {
+    draft
+        .record
+        .get("id")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Plans a create: the createRule (403 when locked), validation and password hashing.
+pub(crate) async fn plan_create(
     backend: &Backend,
     collection_name: &str,
     body: Map<String, Json>,
+    uploads: Vec<Upload>,
     opts: WriteOptions,
     mut ctx: RequestCtx,
-) -> Result<Json> {
-    let c = writable_collection(
-        backend,
-        collection_name,
-        "Missing or invalid collection context.",
-    )?;
+    missing: &str,
+) -> Result<CreatePlan> {
+    let c = writable_collection(backend, collection_name, missing)?;
     let schema = backend.schema();
     ctx.body = body.clone();
     let rule = rule_cond(&schema, &c, RuleKind::Create, &ctx)?;
-    let manager = ctx.is_superuser();
+    let staged = files::stage(&c, uploads);
     let draft = prepare(&Input {
         collection: &c,
         existing: None,
         body: &body,
-        manager,
+        manager: ctx.is_superuser(),
+        uploads: &staged,
     })
     .map_err(|e| validation("Failed to create record.", e))?;
     let hashed = if draft.new_password.is_some() {
@@ -201,52 +335,34 @@ pub async fn create(
     } else {
         None
     };
-    let values = changed_values(&c, &draft, hashed.as_deref(), true);
-    let id = draft
-        .record
-        .get("id")
-        .and_then(Json::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let pre = vec![("id".to_string(), Value::Text(id.clone()))];
-    let (out, event) = backend
-        .store
-        .write(move |tx| -> Result<(Json, ChangeEvent)> {
-            check_relations(tx, &schema, &draft, &c, "Failed to create record.")?;
-            let row: Vec<(String, Value)> = pre.into_iter().chain(values).collect();
-            tx.insert(&c.name, &row)
-                .map_err(|e| unique_error("Failed to create record.", e))?;
-            let Some(full) = select_one(tx, &c, &id, rule)? else {
-                return Err(CoreError::BadRequest("Failed to create record.".into()));
-            };
-            let event = ChangeEvent {
-                collection: c.clone(),
-                action: Action::Create,
-                record: full.clone(),
-            };
-            Ok((
-                output(tx, &schema, &ctx, &c, full, &opts.expand, &opts.fields)?,
-                event,
-            ))
-        })
-        .await?;
-    backend.broker.publish(vec![event]);
-    Ok(out)
+    Ok(CreatePlan {
+        c,
+        draft,
+        hashed,
+        rule,
+        ctx,
+        opts,
+        staged,
+    })
 }
 
-pub async fn update(
+/// Plans an update. With `precheck` (single requests) the stored record is read first, so a
+/// caller the rule refuses gets its 404 before any work, and the body is validated against it so
+/// that no file is written for an invalid record. A batch skips that: earlier requests of the
+/// same batch may create or change the record.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn plan_update(
     backend: &Backend,
     collection_name: &str,
     id: &str,
     body: Map<String, Json>,
+    uploads: Vec<Upload>,
     opts: WriteOptions,
     mut ctx: RequestCtx,
-) -> Result<Json> {
-    let c = writable_collection(
-        backend,
-        collection_name,
-        "Missing or invalid collection context.",
-    )?;
+    missing: &str,
+    precheck: bool,
+) -> Result<UpdatePlan> {
+    let c = writable_collection(backend, collection_name, missing)?;
     let schema = backend.schema();
     ctx.body = body.clone();
     let rule = rule_cond(&schema, &c, RuleKind::Update, &ctx)?;
@@ -259,76 +375,423 @@ pub async fn update(
         ),
         _ => None,
     };
-    // Checked before the slow password work so a refused caller learns nothing and costs little.
-    let current = super::view_full(backend, &c, id, rule.clone())
-        .await?
-        .ok_or_else(CoreError::not_found)?;
-    let manager = match &manage_rule {
-        Some(Cond::True) => true,
-        Some(cond) => super::view_full(backend, &c, id, cond.clone())
+    let staged = files::stage(&c, uploads);
+    let new_password = body
+        .get("password")
+        .and_then(Json::as_str)
+        .is_some_and(|s| !s.is_empty());
+    let mut staged_kept = staged;
+    if precheck || new_password {
+        // Checked before the slow password work so a refused caller learns nothing and costs little.
+        let current = super::view_full(backend, &c, id, rule.clone())
             .await?
-            .is_some(),
-        None => false,
-    };
-    if c.is_auth()
-        && !manager
-        && body
-            .get("password")
-            .and_then(Json::as_str)
-            .is_some_and(|s| !s.is_empty())
-    {
-        let old = body
-            .get("oldPassword")
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_string();
-        let stored = current
-            .get("password")
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_string();
-        if !old.is_empty() && !password::verify_blocking(old, stored).await {
-            return Err(CoreError::field(
-                "Failed to update record.",
-                "oldPassword",
-                FieldError::new(
-                    "validation_invalid_old_password",
-                    "Missing or invalid old password.",
-                ),
-            ));
+            .ok_or_else(CoreError::not_found)?;
+        let manager = match &manage_rule {
+            Some(Cond::True) => true,
+            Some(cond) => super::view_full(backend, &c, id, cond.clone())
+                .await?
+                .is_some(),
+            None => false,
+        };
+        if c.is_auth() && !manager && new_password {
+            let old = body
+                .get("oldPassword")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_string();
+            let stored = current
+                .get("password")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_string();
+            if !old.is_empty() && !password::verify_blocking(old, stored).await {
+                return Err(CoreError::field(
+                    "Failed to update record.",
+                    "oldPassword",
+                    FieldError::new(
+                        "validation_invalid_old_password",
+                        "Missing or invalid old password.",
+                    ),
+                ));
+            }
+        }
+        if precheck {
+            let draft = prepare(&Input {
+                collection: &c,
+                existing: Some(&current),
+                body: &body,
+                manager,
+                uploads: &staged_kept,
+            })
+            .map_err(|e| validation("Failed to update record.", e))?;
+            staged_kept.retain(|s| draft.new_files.contains(&s.name));
         }
     }
     let hashed = hash_if_given(&body).await?;
-    let id = id.to_string();
-    let (out, event) = backend
-        .store
-        .write(move |tx| -> Result<(Json, ChangeEvent)> {
-            let existing = select_one(tx, &c, &id, rule)?.ok_or_else(CoreError::not_found)?;
-            let draft = prepare(&Input {
-                collection: &c,
-                existing: Some(&existing),
-                body: &body,
-                manager,
-            })
-            .map_err(|e| validation("Failed to update record.", e))?;
-            check_relations(tx, &schema, &draft, &c, "Failed to update record.")?;
-            let values = changed_values(&c, &draft, hashed.as_deref(), false);
-            tx.update(&c.name, &id, &values)
-                .map_err(|e| unique_error("Failed to update record.", e))?;
-            let full = select_one(tx, &c, &id, Cond::True)?.ok_or_else(CoreError::not_found)?;
-            let event = ChangeEvent {
-                collection: c.clone(),
-                action: Action::Update,
-                record: full.clone(),
-            };
-            Ok((
-                output(tx, &schema, &ctx, &c, full, &opts.expand, &opts.fields)?,
-                event,
-            ))
+    Ok(UpdatePlan {
+        c,
+        id: id.to_string(),
+        body,
+        hashed,
+        rule,
+        manage_rule,
+        ctx,
+        opts,
+        staged: staged_kept,
+    })
+}
+
+pub(crate) fn plan_delete(
+    backend: &Backend,
+    collection_name: &str,
+    id: &str,
+    ctx: &RequestCtx,
+) -> Result<DeletePlan> {
+    let c = writable_collection(backend, collection_name, "Missing collection context.")?;
+    let rule = rule_cond(&backend.schema(), &c, RuleKind::Delete, ctx)?;
+    Ok(DeletePlan {
+        c,
+        id: id.to_string(),
+        rule,
+    })
+}
+
+/// Plans an upsert: the body's `id` decides, inside the transaction, which side runs.
+pub(crate) async fn plan_upsert(
+    backend: &Backend,
+    collection_name: &str,
+    body: Map<String, Json>,
+    uploads: Vec<Upload>,
+    opts: WriteOptions,
+    ctx: RequestCtx,
+    missing: &str,
+) -> Result<UpsertPlan> {
+    let c = writable_collection(backend, collection_name, missing)?;
+    let id = body
+        .get("id")
+        .and_then(Json::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let create = plan_create(
+        backend,
+        collection_name,
+        body.clone(),
+        uploads.clone(),
+        opts.clone(),
+        ctx.clone(),
+        missing,
+    )
+    .await;
+    let update = match &id {
+        Some(id) => {
+            plan_update(
+                backend,
+                collection_name,
+                id,
+                body,
+                uploads,
+                opts,
+                ctx,
+                missing,
+                false,
+            )
+            .await
+        }
+        None => Err(CoreError::not_found()),
+    };
+    Ok(UpsertPlan {
+        c,
+        id,
+        create,
+        update,
+    })
+}
+
+fn apply_create(tx: &WriteTx, schema: &Schema, p: CreatePlan) -> Result<Applied> {
+    let CreatePlan {
+        c,
+        draft,
+        hashed,
+        rule,
+        ctx,
+        opts,
+        ..
+    } = p;
+    let values = changed_values(&c, &draft, hashed.as_deref(), true);
+    let id = draft_id(&draft);
+    check_relations(tx, schema, &draft, &c, "Failed to create record.")?;
+    let row: Vec<(String, Value)> = std::iter::once(("id".to_string(), Value::Text(id.clone())))
+        .chain(values)
+        .collect();
+    tx.insert(&c.name, &row)
+        .map_err(|e| unique_error("Failed to create record.", e))?;
+    let Some(full) = select_one(tx, &c, &id, rule)? else {
+        return Err(CoreError::BadRequest("Failed to create record.".into()));
+    };
+    let event = ChangeEvent {
+        collection: c.clone(),
+        action: Action::Create,
+        record: full.clone(),
+    };
+    Ok(Applied {
+        output: Some(output(
+            tx,
+            schema,
+            &ctx,
+            &c,
+            full,
+            &opts.expand,
+            &opts.fields,
+        )?),
+        events: vec![event],
+        kept_files: draft
+            .new_files
+            .iter()
+            .map(|n| files::file_key(&c.id, &id, n))
+            .collect(),
+        cleanup: Cleanup::default(),
+    })
+}
+
+fn apply_update(tx: &WriteTx, schema: &Schema, p: UpdatePlan) -> Result<Applied> {
+    let UpdatePlan {
+        c,
+        id,
+        body,
+        hashed,
+        rule,
+        manage_rule,
+        ctx,
+        opts,
+        staged,
+    } = p;
+    let existing = select_one(tx, &c, &id, rule)?.ok_or_else(CoreError::not_found)?;
+    let manager = match manage_rule {
+        Some(Cond::True) => true,
+        Some(cond) => select_one(tx, &c, &id, cond)?.is_some(),
+        None => false,
+    };
+    let draft = prepare(&Input {
+        collection: &c,
+        existing: Some(&existing),
+        body: &body,
+        manager,
+        uploads: &staged,
+    })
+    .map_err(|e| validation("Failed to update record.", e))?;
+    check_relations(tx, schema, &draft, &c, "Failed to update record.")?;
+    let values = changed_values(&c, &draft, hashed.as_deref(), false);
+    tx.update(&c.name, &id, &values)
+        .map_err(|e| unique_error("Failed to update record.", e))?;
+    let full = select_one(tx, &c, &id, Cond::True)?.ok_or_else(CoreError::not_found)?;
+    let event = ChangeEvent {
+        collection: c.clone(),
+        action: Action::Update,
+        record: full.clone(),
+    };
+    Ok(Applied {
+        output: Some(output(
+            tx,
+            schema,
+            &ctx,
+            &c,
+            full,
+            &opts.expand,
+            &opts.fields,
+        )?),
+        events: vec![event],
+        kept_files: draft
+            .new_files
+            .iter()
+            .map(|n| files::file_key(&c.id, &id, n))
+            .collect(),
+        cleanup: Cleanup {
+            files: draft
+                .removed_files
+                .into_iter()
+                .map(|n| (c.id.clone(), id.clone(), n))
+                .collect(),
+            records: vec![],
+        },
+    })
+}
+
+fn apply_delete(tx: &WriteTx, schema: &Schema, p: DeletePlan) -> Result<Applied> {
+    if select_one(tx, &p.c, &p.id, p.rule)?.is_none() {
+        return Err(CoreError::not_found());
+    }
+    let mut events = vec![];
+    delete_cascade(tx, schema, &p.c, &p.id, 0, &mut events)?;
+    let records = events
+        .iter()
+        .filter(|e| e.action == Action::Delete && has_files(&e.collection))
+        .filter_map(|e| {
+            let id = e.record.get("id").and_then(Json::as_str)?;
+            Some((e.collection.id.clone(), id.to_string()))
         })
-        .await?;
-    backend.broker.publish(vec![event]);
-    Ok(out)
+        .collect();
+    Ok(Applied {
+        output: None,
+        events,
+        kept_files: vec![],
+        cleanup: Cleanup {
+            files: vec![],
+            records,
+        },
+    })
+}
+
+fn has_files(c: &Collection) -> bool {
+    c.fields.iter().any(|f| f.kind == FieldType::File)
+}
+
+/// Runs planned writes as one writer job: uploads are stored first, the database work runs in
+/// one savepoint, then events are published and files nobody references are deleted. On
+/// failure the uploads are removed again, so a refused write leaves no file behind.
+pub(crate) async fn run_planned<E, F>(
+    backend: &Backend,
+    plans: Vec<Plan>,
+    job: F,
+) -> Result<Vec<Applied>, E>
+where
+    F: FnOnce(&WriteTx, &Schema, Vec<Plan>) -> Result<Vec<Applied>, E> + Send + 'static,
+    E: From<StoreError> + From<CoreError> + Send + 'static,
+{
+    let uploads: Vec<(String, bytes::Bytes)> = plans.iter().flat_map(Plan::uploads).collect();
+    let (mut store, written) = if uploads.is_empty() {
+        (None, vec![])
+    } else {
+        let store = backend
+            .files
+            .current(&backend.settings())
+            .map_err(|e| E::from(CoreError::from(e)))?;
+        let written = files::write_all(&store, uploads)
+            .await
+            .map_err(|e| E::from(CoreError::from(e)))?;
+        (Some(store), written)
+    };
+    let schema = backend.schema();
+    let mut result = backend.store.write(move |tx| job(tx, &schema, plans)).await;
+    let applied = match &mut result {
+        Ok(applied) => applied,
+        Err(_) => {
+            if let Some(store) = &store {
+                files::delete_keys(store, &written).await;
+            }
+            return result;
+        }
+    };
+    let events = applied
+        .iter_mut()
+        .flat_map(|a| std::mem::take(&mut a.events))
+        .collect();
+    backend.broker.publish(events);
+    let unused: Vec<String> = written
+        .into_iter()
+        .filter(|k| !applied.iter().any(|a| a.kept_files.contains(k)))
+        .collect();
+    let mut cleanup = Cleanup::default();
+    for a in applied.iter_mut() {
+        cleanup.extend(std::mem::take(&mut a.cleanup));
+    }
+    if unused.is_empty() && cleanup.is_empty() {
+        return result;
+    }
+    if store.is_none() {
+        match backend.files.current(&backend.settings()) {
+            Ok(s) => store = Some(s),
+            Err(e) => tracing::warn!(error = %e, "file storage unavailable for cleanup"),
+        }
+    }
+    if let Some(store) = &store {
+        files::delete_keys(store, &unused).await;
+        cleanup.run(store).await;
+    }
+    result
+}
+
+/// Runs one planned write as its own writer job.
+async fn run_one(backend: &Backend, plan: Plan) -> Result<Option<Json>> {
+    let mut applied = run_planned(backend, vec![plan], |tx, schema, plans| {
+        plans
+            .into_iter()
+            .map(|p| p.apply(tx, schema))
+            .collect::<Result<Vec<_>>>()
+    })
+    .await?;
+    Ok(applied.pop().and_then(|a| a.output))
+}
+
+pub async fn create(
+    backend: &Backend,
+    collection_name: &str,
+    body: Map<String, Json>,
+    opts: WriteOptions,
+    ctx: RequestCtx,
+) -> Result<Json> {
+    create_with_files(backend, collection_name, body, vec![], opts, ctx).await
+}
+
+/// Creates a record from a body and its uploaded files.
+pub async fn create_with_files(
+    backend: &Backend,
+    collection_name: &str,
+    body: Map<String, Json>,
+    uploads: Vec<Upload>,
+    opts: WriteOptions,
+    ctx: RequestCtx,
+) -> Result<Json> {
+    let plan = plan_create(
+        backend,
+        collection_name,
+        body,
+        uploads,
+        opts,
+        ctx,
+        "Missing or invalid collection context.",
+    )
+    .await?;
+    Ok(run_one(backend, Plan::Create(Box::new(plan)))
+        .await?
+        .unwrap_or_default())
+}
+
+pub async fn update(
+    backend: &Backend,
+    collection_name: &str,
+    id: &str,
+    body: Map<String, Json>,
+    opts: WriteOptions,
+    ctx: RequestCtx,
+) -> Result<Json> {
+    update_with_files(backend, collection_name, id, body, vec![], opts, ctx).await
+}
+
+/// Updates a record from a body and its uploaded files (`field+`, `field-` included).
+pub async fn update_with_files(
+    backend: &Backend,
+    collection_name: &str,
+    id: &str,
+    body: Map<String, Json>,
+    uploads: Vec<Upload>,
+    opts: WriteOptions,
+    ctx: RequestCtx,
+) -> Result<Json> {
+    let plan = plan_update(
+        backend,
+        collection_name,
+        id,
+        body,
+        uploads,
+        opts,
+        ctx,
+        "Missing or invalid collection context.",
+        true,
+    )
+    .await?;
+    Ok(run_one(backend, Plan::Update(Box::new(plan)))
+        .await?
+        .unwrap_or_default())
 }
 
 pub async fn delete(
@@ -337,23 +800,8 @@ pub async fn delete(
     id: &str,
     ctx: RequestCtx,
 ) -> Result<()> {
-    let c = writable_collection(backend, collection_name, "Missing collection context.")?;
-    let schema = backend.schema();
-    let rule = rule_cond(&schema, &c, RuleKind::Delete, &ctx)?;
-    let id = id.to_string();
-    let events = backend
-        .store
-        .write(move |tx| -> Result<Vec<ChangeEvent>> {
-            if select_one(tx, &c, &id, rule)?.is_none() {
-                return Err(CoreError::not_found());
-            }
-            let mut events = vec![];
-            delete_cascade(tx, &schema, &c, &id, 0, &mut events)?;
-            Ok(events)
-        })
-        .await?;
-    backend.broker.publish(events);
-    Ok(())
+    let plan = plan_delete(backend, collection_name, id, &ctx)?;
+    run_one(backend, Plan::Delete(plan)).await.map(|_| ())
 }
 
 /// Deletes a record and follows the relations that point at it: cascading ones delete their

@@ -4,6 +4,10 @@ use motorbase_core::Backend;
 use tokio::net::TcpListener;
 
 pub async fn run(http: &str, dir: &Path) -> Result<(), String> {
+    // Every realtime subscriber holds a socket: allow as many as the system lets us.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!("cannot raise the open-files limit: {e}");
+    }
     let backend = Backend::open(dir).await.map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(http)
         .await
@@ -13,7 +17,7 @@ pub async fn run(http: &str, dir: &Path) -> Result<(), String> {
     println!("├─ REST API:  http://{addr}/api/");
     println!("└─ Dashboard: http://{addr}/_/");
     if !backend.has_superuser().await.map_err(|e| e.to_string())? {
-        println!("No superuser yet: create one with `motorbase superuser upsert EMAIL PASSWORD --dir {}`", dir.display());
+        print_install_link(&backend, addr, dir).await;
     }
     let app = motorbase_api::router(backend);
     axum::serve(
@@ -23,6 +27,28 @@ pub async fn run(http: &str, dir: &Path) -> Result<(), String> {
     .with_graceful_shutdown(shutdown())
     .await
     .map_err(|e| e.to_string())
+}
+
+/// With no superuser yet, the dashboard's one-time "create the first superuser" link.
+async fn print_install_link(backend: &Backend, addr: std::net::SocketAddr, dir: &Path) {
+    let token = backend
+        .install
+        .issue(motorbase_core::install::TOKEN_TTL)
+        .await;
+    // A wildcard address cannot be opened in a browser; the same port on loopback can.
+    let host = if addr.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    };
+    let minutes = motorbase_core::install::TOKEN_TTL.as_secs() / 60;
+    println!();
+    println!("(!) No superuser yet. Open this one-time link within {minutes} minutes to create the first one:");
+    println!("http://{host}/_/#/install/{token}");
+    println!(
+        "(or run `motorbase superuser upsert EMAIL PASSWORD --dir {}`)",
+        dir.display()
+    );
 }
 
 /// Resolves on SIGINT or SIGTERM so in-flight requests can finish.

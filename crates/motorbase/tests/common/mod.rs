@@ -6,6 +6,8 @@
 //! `../shared/peers/pocketbase.sh bin`): the expectations here are PocketBase's answers,
 //! and that is how they were checked.
 
+pub mod smtp;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -217,6 +219,11 @@ impl TestApp {
         self.base = base;
         // Pooled connections went to the old process.
         self.client = reqwest::Client::new();
+    }
+
+    /// The server's data folder (`--dir`), to look at what it stored.
+    pub fn data_dir(&self) -> PathBuf {
+        data_dir(self.root.path())
     }
 
     pub fn url(&self, path: &str) -> String {

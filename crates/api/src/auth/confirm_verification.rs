@@ -1,0 +1,23 @@
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use motorbase_core::auth::verification;
+
+use super::{auth_collection, field, form, AuthReply};
+use crate::error::ApiError;
+use crate::extract::Body;
+use crate::AppState;
+
+/// `POST /api/collections/{c}/confirm-verification` `{token}`.
+pub async fn handler(
+    State(state): State<Arc<AppState>>,
+    Path(collection): Path<String>,
+    body: Result<Body, ApiError>,
+) -> AuthReply<StatusCode> {
+    let c = auth_collection(&state, &collection)?;
+    verification::precheck(&c)?;
+    let body = form(body)?;
+    verification::confirm(&state.backend, &c, &field(&body, "token")).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

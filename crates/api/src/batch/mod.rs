@@ -1,0 +1,3 @@
+//! `/api/batch`: several record writes in one transaction.
+
+pub mod send;

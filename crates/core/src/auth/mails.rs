@@ -1,0 +1,86 @@
+//! The messages the auth flows send, rendered from the collection's templates.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use super::lookup::text;
+use crate::collections::Collection;
+use crate::mail::{self, template, MailError, Message};
+use crate::Backend;
+
+/// Which template of the collection options a message uses.
+#[derive(Debug, Clone, Copy)]
+pub enum Template {
+    Verification,
+    PasswordReset,
+    EmailChange,
+    Otp,
+    AuthAlert,
+}
+
+impl Template {
+    fn lookup(self, c: &Collection) -> Option<&Json> {
+        let o = &c.options;
+        match self {
+            Template::Verification => o.get("verificationTemplate"),
+            Template::PasswordReset => o.get("resetPasswordTemplate"),
+            Template::EmailChange => o.get("confirmEmailChangeTemplate"),
+            Template::Otp => o.get("otp").and_then(|x| x.get("emailTemplate")),
+            Template::AuthAlert => o.get("authAlert").and_then(|x| x.get("emailTemplate")),
+        }
+    }
+}
+
+/// Renders `which` for `record` and delivers it to `to` (the record's own address unless given).
+pub async fn send(
+    backend: &Backend,
+    collection: &Arc<Collection>,
+    record: &Map<String, Json>,
+    which: Template,
+    to: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Result<(), MailError> {
+    let settings = backend.settings();
+    let rendered = template::render(
+        which.lookup(collection),
+        &settings,
+        collection,
+        record,
+        extra,
+    );
+    let to = to.unwrap_or_else(|| text(record, "email")).to_string();
+    mail::send(
+        &settings,
+        Message {
+            to,
+            subject: rendered.subject,
+            html: rendered.html,
+        },
+    )
+    .await
+}
+
+/// Sends in the background and logs a failure: the caller's answer must not depend on (or reveal)
+/// whether the account exists or the mail went out.
+pub fn send_later(
+    backend: &Arc<Backend>,
+    collection: &Arc<Collection>,
+    record: &Map<String, Json>,
+    which: Template,
+    extra: Vec<(String, String)>,
+    after: impl FnOnce(bool) + Send + 'static,
+) {
+    let (backend, collection, record) = (backend.clone(), collection.clone(), record.clone());
+    tokio::spawn(async move {
+        let pairs: Vec<(&str, &str)> = extra
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let result = send(&backend, &collection, &record, which, None, &pairs).await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, collection = %collection.name, template = ?which, "failed to send an auth mail");
+        }
+        after(result.is_ok());
+    });
+}

@@ -1,0 +1,84 @@
+//! The last step every sign-in shares: the collection's `authRule`, the auth hooks, the second
+//! factor, then the token.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use super::error::{AuthError, AuthResult};
+use super::lookup::text;
+use super::token::{self, Extra, TokenKind};
+use crate::collections::{Collection, RuleKind};
+use crate::error::{CoreError, Result};
+use crate::hooks::{AuthEvent, AuthEventKind};
+use crate::rules::{Compiler, Mode, RequestCtx};
+use crate::Backend;
+
+/// Whether `record` passes `rule` for the request `ctx`.
+pub async fn record_matches(
+    backend: &Backend,
+    c: &Arc<Collection>,
+    record: &Map<String, Json>,
+    rule: &str,
+    ctx: &RequestCtx,
+) -> Result<bool> {
+    let schema = backend.schema();
+    let cond = Compiler::new(&schema, ctx, Mode::Rule)
+        .compile(c, rule)
+        .map_err(|e| CoreError::Internal(format!("bad rule: {e}")))?;
+    Ok(
+        crate::records::view_full(backend, c, text(record, "id"), cond)
+            .await?
+            .is_some(),
+    )
+}
+
+/// How a sign-in came about.
+#[derive(Debug, Clone, Default)]
+pub struct SignIn {
+    /// `password`, `otp`, `oauth2`; empty for a refresh or an impersonation, which skip MFA.
+    pub method: String,
+    /// The MFA session a second factor brings back.
+    pub mfa_id: String,
+    /// A token already made (a refresh of a non-refreshable token keeps it); `None` for a new one.
+    pub token: Option<String>,
+}
+
+/// Lets `record` in: `authRule`, hooks, MFA, token. Returns the token.
+pub async fn finish(
+    backend: &Backend,
+    c: &Arc<Collection>,
+    record: &Map<String, Json>,
+    sign_in: SignIn,
+    ctx: &RequestCtx,
+) -> AuthResult<String> {
+    let allowed = match c.rule(RuleKind::Auth) {
+        _ if ctx.is_superuser() => true,
+        None if c.options.get("authRule").is_some_and(Json::is_null) => ctx.is_superuser(),
+        None | Some("") => true,
+        Some(rule) => record_matches(backend, c, record, rule, ctx).await?,
+    };
+    if !allowed {
+        return Err(AuthError::Forbidden(
+            "The request doesn't satisfy the collection requirements to authenticate.".into(),
+        ));
+    }
+    backend.hooks.trigger_auth(
+        &AuthEvent::new(AuthEventKind::Auth, c)
+            .record(record)
+            .method(&sign_in.method),
+    )?;
+    super::mfa::check(backend, c, record, &sign_in.method, &sign_in.mfa_id, ctx).await?;
+    match sign_in.token {
+        Some(t) => Ok(t),
+        None => Ok(token::issue(
+            c,
+            record,
+            TokenKind::Auth,
+            Extra {
+                refreshable: true,
+                ..Default::default()
+            },
+        )?),
+    }
+}

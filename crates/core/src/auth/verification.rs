@@ -1,0 +1,151 @@
+//! Proving that an account's address is its owner's: a mail with a verification token, and
+//! its confirmation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value as Json};
+
+use super::error::{check_email, AuthError, AuthResult, FormErrors};
+use super::lookup::{find_by_email, find_by_token, is_verified, save_changes, text};
+use super::mails::{send_later, Template};
+use super::token::{self, Extra, TokenKind};
+use crate::collections::Collection;
+use crate::hooks::{AuthEvent, AuthEventKind};
+use crate::Backend;
+
+/// One verification mail per account per this long (as PocketBase).
+const RESEND_AFTER: Duration = Duration::from_secs(120);
+
+fn resend_key(c: &Collection, id: &str) -> String {
+    format!("verification:{}:{id}", c.id)
+}
+
+/// The refusal that comes before the body is read: superusers are always verified.
+pub fn precheck(c: &Collection) -> AuthResult<()> {
+    if c.is_superusers() {
+        return Err(AuthError::BadRequest(
+            "All superusers are verified by default.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Mails a verification token to the account with `email`, if there is one and it is not
+/// verified yet. Answers the same either way.
+pub async fn request(backend: &Arc<Backend>, c: &Arc<Collection>, email: &str) -> AuthResult<()> {
+    precheck(c)?;
+    let mut errors = FormErrors::default();
+    check_email(&mut errors, "email", email);
+    errors.finish()?;
+    let Some(record) = find_by_email(backend, c, email).await? else {
+        return Ok(());
+    };
+    let key = resend_key(c, text(&record, "id"));
+    if backend.auth.cooldowns.is_active(&key) {
+        return Ok(());
+    }
+    backend
+        .hooks
+        .trigger_auth(&AuthEvent::new(AuthEventKind::RequestVerification, c).record(&record))?;
+    if is_verified(&record) {
+        return Ok(());
+    }
+    let token = token::issue(
+        c,
+        &record,
+        TokenKind::Verification,
+        Extra {
+            email: Some(text(&record, "email").to_string()),
+            ..Default::default()
+        },
+    )?;
+    let b = backend.clone();
+    send_later(
+        backend,
+        c,
+        &record,
+        Template::Verification,
+        vec![("{TOKEN}".into(), token)],
+        move |_| b.auth.cooldowns.start(&key, RESEND_AFTER),
+    );
+    Ok(())
+}
+
+/// Marks the token's account verified.
+pub async fn confirm(backend: &Arc<Backend>, c: &Arc<Collection>, token: &str) -> AuthResult<()> {
+    precheck(c)?;
+    let mut errors = FormErrors::default();
+    let mut found = None;
+    if token.is_empty() {
+        errors.required("token");
+    } else if token::peek(token)
+        .and_then(|cl| cl.email)
+        .is_none_or(|e| e.is_empty())
+    {
+        errors.add(
+            "token",
+            "validation_invalid_token_claims",
+            "Missing email token claim.",
+        );
+    } else {
+        match find_by_token(backend, token, TokenKind::Verification).await {
+            None => errors.add(
+                "token",
+                "validation_invalid_token",
+                "Invalid or expired token.",
+            ),
+            Some((tc, _, _)) if tc.id != c.id => errors.add(
+                "token",
+                "validation_token_collection_mismatch",
+                "The provided token is for different auth collection.",
+            ),
+            Some((_, record, claims))
+                if claims.email.as_deref() != Some(text(&record, "email")) =>
+            {
+                errors.add(
+                    "token",
+                    "validation_token_email_mismatch",
+                    "The record email doesn't match with the requested token claims.",
+                )
+            }
+            Some((_, record, _)) => found = Some(record),
+        }
+    }
+    errors.finish()?;
+    let Some(record) = found else {
+        return Err(AuthError::BadRequest(
+            "Invalid or expired verification token.".into(),
+        ));
+    };
+    backend
+        .hooks
+        .trigger_auth(&AuthEvent::new(AuthEventKind::ConfirmVerification, c).record(&record))?;
+    let id = text(&record, "id").to_string();
+    if !is_verified(&record) {
+        let mut changes = Map::new();
+        changes.insert("verified".into(), Json::Bool(true));
+        // Without password sign-in a verified account gets an unknown password, so a password
+        // set by whoever registered the address first cannot be used later (pre-hijacking).
+        if !c.password_auth_enabled() {
+            let pw = crate::util::random_alnum(30);
+            changes.insert("password".into(), Json::String(pw.clone()));
+            changes.insert("passwordConfirm".into(), Json::String(pw));
+        }
+        save_changes(backend, c, &id, changes)
+            .await
+            .map_err(|e| reword(e, "An error occurred while saving the verified state."))?;
+    }
+    backend.auth.cooldowns.clear(&resend_key(c, &id));
+    Ok(())
+}
+
+/// A failed save keeps its field errors under the flow's own message.
+pub(crate) fn reword(e: crate::CoreError, message: &str) -> AuthError {
+    match e {
+        crate::CoreError::Validation { data, .. } => {
+            AuthError::Core(crate::CoreError::validation(message, data))
+        }
+        other => AuthError::Core(other),
+    }
+}
