@@ -38,26 +38,17 @@ fn topic_matches(sub: &Subscription, c: &Collection, record_id: &str) -> bool {
 struct Access {
     auth: Option<AuthInfo>,
     record_topic: bool,
-    sub: Subscription,
+    sub: Arc<Subscription>,
+}
+
+/// Who the caller is (collection and record id; empty for guests).
+fn caller(auth: &Option<AuthInfo>) -> String {
+    auth.as_ref()
+        .map(|a| format!("{}/{}", a.collection.id, a.id()))
+        .unwrap_or_default()
 }
 
 impl Access {
-    fn key(&self) -> String {
-        let who = self
-            .auth
-            .as_ref()
-            .map(|a| format!("{}/{}", a.collection.id, a.id()))
-            .unwrap_or_default();
-        format!(
-            "{who}|{}|{}|{}|{}|{}",
-            self.record_topic,
-            self.sub.query_param("filter"),
-            self.sub.query_param("expand"),
-            self.sub.query_param("fields"),
-            Json::Object(self.sub.headers.clone())
-        )
-    }
-
     fn ctx(&self) -> RequestCtx {
         RequestCtx {
             auth: self.auth.clone(),
@@ -77,37 +68,38 @@ async fn dispatch(backend: &Arc<Backend>, event: ChangeEvent) -> Result<()> {
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string();
-    let mut targets: Vec<(String, Arc<Client>, Arc<str>, String)> = vec![];
-    let mut unique: HashMap<String, Access> = HashMap::new();
+    let mut targets: Vec<(String, Arc<Client>, Arc<Subscription>, (String, String))> = vec![];
+    let mut unique: HashMap<(String, String), Access> = HashMap::new();
     for (client_id, client) in backend.broker.snapshot() {
         let Ok(state) = client.state.lock() else {
             continue;
         };
+        let mut who: Option<String> = None;
         for sub in state
             .subscriptions
             .iter()
             .filter(|s| topic_matches(s, &event.collection, &record_id))
         {
-            let access = Access {
-                auth: state.auth.clone(),
-                record_topic: sub.record.is_some(),
-                sub: sub.clone(),
-            };
-            let key = access.key();
-            targets.push((
-                client_id.clone(),
-                client.clone(),
-                Arc::from(sub.raw()),
-                key.clone(),
-            ));
-            unique.entry(key).or_insert(access);
+            let who = who.get_or_insert_with(|| caller(&state.auth)).clone();
+            let key = (who, sub.options_key().to_string());
+            if !unique.contains_key(&key) {
+                unique.insert(
+                    key.clone(),
+                    Access {
+                        auth: state.auth.clone(),
+                        record_topic: sub.record.is_some(),
+                        sub: sub.clone(),
+                    },
+                );
+            }
+            targets.push((client_id.clone(), client.clone(), sub.clone(), key));
         }
     }
     if targets.is_empty() {
         return Ok(());
     }
     let schema = backend.schema();
-    let payloads: HashMap<String, Option<Arc<str>>> = backend
+    let payloads: HashMap<(String, String), Option<Arc<str>>> = backend
         .store
         .read(move |r| -> Result<_> {
             let c = &event.collection;
@@ -159,12 +151,12 @@ async fn dispatch(backend: &Arc<Backend>, event: ChangeEvent) -> Result<()> {
             Ok(out)
         })
         .await?;
-    for (client_id, client, event_name, key) in targets {
+    for (client_id, client, sub, key) in targets {
         let Some(Some(data)) = payloads.get(&key) else {
             continue;
         };
         let msg = Message {
-            event: event_name,
+            event: sub.raw_arc(),
             data: data.clone(),
         };
         match client.tx.try_send(msg) {

@@ -59,7 +59,7 @@ struct Client {
 
 #[derive(Default)]
 struct ClientState {
-    subscriptions: Vec<Subscription>,
+    subscriptions: Vec<Arc<Subscription>>,
     auth: Option<AuthInfo>,
 }
 
@@ -133,7 +133,7 @@ impl Broker {
             return false;
         };
         if let Ok(mut state) = client.state.lock() {
-            state.subscriptions = subscriptions;
+            state.subscriptions = subscriptions.into_iter().map(Arc::new).collect();
             state.auth = auth;
         }
         true
@@ -160,7 +160,7 @@ impl Broker {
                 .retain(|s| !remove.iter().any(|r| r == s.raw()));
             for s in add {
                 if !state.subscriptions.iter().any(|x| x.raw() == s.raw()) {
-                    state.subscriptions.push(s);
+                    state.subscriptions.push(Arc::new(s));
                 }
             }
             if let Some(a) = auth {

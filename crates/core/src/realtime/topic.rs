@@ -1,6 +1,8 @@
 //! Subscription strings: `collection/*` or `collection/RECORD_ID`, optionally followed by
 //! `?options=` and URL-encoded JSON `{"query": {...}, "headers": {...}}`.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value as Json};
 use thiserror::Error;
 
@@ -12,7 +14,7 @@ pub enum TopicError {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subscription {
-    raw: String,
+    raw: Arc<str>,
     pub collection: String,
     /// `None` for `*`.
     pub record: Option<String>,
@@ -20,6 +22,9 @@ pub struct Subscription {
     pub query: Map<String, Json>,
     /// Extra request headers the rules may read through `@request.headers`.
     pub headers: Map<String, Json>,
+    /// Everything in the options that changes what an event looks like or who may see it,
+    /// as one string (subscribers with equal keys and callers share one evaluation).
+    options_key: String,
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -58,11 +63,12 @@ impl Subscription {
             return Err(invalid());
         }
         let mut sub = Subscription {
-            raw: raw.to_string(),
+            raw: Arc::from(raw),
             collection: collection.to_string(),
             record: (record != "*").then(|| record.to_string()),
             query: Map::new(),
             headers: Map::new(),
+            options_key: String::new(),
         };
         if let Some(o) = options {
             let text = percent_decode(o).ok_or_else(invalid)?;
@@ -92,12 +98,29 @@ impl Subscription {
                 .map(|(k, v)| (k.to_lowercase().replace('-', "_"), v))
                 .collect();
         }
+        sub.options_key = format!(
+            "{}|{}|{}|{}|{}",
+            sub.record.is_some(),
+            sub.query_param("filter"),
+            sub.query_param("expand"),
+            sub.query_param("fields"),
+            Json::Object(sub.headers.clone())
+        );
         Ok(sub)
+    }
+
+    pub fn options_key(&self) -> &str {
+        &self.options_key
     }
 
     /// The subscription exactly as the client sent it: the name its events carry.
     pub fn raw(&self) -> &str {
         &self.raw
+    }
+
+    /// The subscription string shared, not copied, into every event sent for it.
+    pub fn raw_arc(&self) -> Arc<str> {
+        self.raw.clone()
     }
 
     pub fn query_param(&self, key: &str) -> &str {
