@@ -41,6 +41,11 @@ struct Access {
     sub: Arc<Subscription>,
 }
 
+/// The caller and the subscription's options: equal keys see the same event the same way.
+type AccessKey = (String, String);
+/// One subscription to deliver to: client id, client, subscription, access key.
+type Target = (String, Arc<Client>, Arc<Subscription>, AccessKey);
+
 /// Who the caller is (collection and record id; empty for guests).
 fn caller(auth: &Option<AuthInfo>) -> String {
     auth.as_ref()
@@ -68,8 +73,8 @@ async fn dispatch(backend: &Arc<Backend>, event: ChangeEvent) -> Result<()> {
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string();
-    let mut targets: Vec<(String, Arc<Client>, Arc<Subscription>, (String, String))> = vec![];
-    let mut unique: HashMap<(String, String), Access> = HashMap::new();
+    let mut targets: Vec<Target> = vec![];
+    let mut unique: HashMap<AccessKey, Access> = HashMap::new();
     for (client_id, client) in backend.broker.snapshot() {
         let Ok(state) = client.state.lock() else {
             continue;
@@ -99,7 +104,7 @@ async fn dispatch(backend: &Arc<Backend>, event: ChangeEvent) -> Result<()> {
         return Ok(());
     }
     let schema = backend.schema();
-    let payloads: HashMap<(String, String), Option<Arc<str>>> = backend
+    let payloads: HashMap<AccessKey, Option<Arc<str>>> = backend
         .store
         .read(move |r| -> Result<_> {
             let c = &event.collection;
