@@ -81,9 +81,12 @@ impl From<CoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let logged = crate::request_log::ErrorMessage(self.message.clone());
         let body =
             json!({"status": self.status.as_u16(), "message": self.message, "data": self.data});
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        resp.extensions_mut().insert(logged);
+        resp
     }
 }
 

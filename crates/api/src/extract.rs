@@ -38,6 +38,15 @@ impl FromRequestParts<Arc<AppState>> for Ctx {
             }
             _ => None,
         };
+        // Tell the request log who the verified caller is.
+        if let (Some(a), Some(slot)) = (
+            &auth,
+            parts.extensions.get::<crate::request_log::AuthSlot>(),
+        ) {
+            if let Ok(mut s) = slot.0.lock() {
+                *s = Some((a.collection.name.clone(), a.id().to_string()));
+            }
+        }
         let mut headers = Map::new();
         for (k, v) in &parts.headers {
             if let Ok(s) = v.to_str() {

@@ -9,8 +9,10 @@ pub mod error;
 mod extract;
 mod files;
 mod health;
+mod logs;
 mod realtime;
 mod records;
+mod request_log;
 mod settings;
 
 use std::sync::Arc;
@@ -114,6 +116,9 @@ pub fn router(backend: Arc<Backend>) -> Router {
             "/api/collections/{collection}/impersonate/{id}",
             post(auth::impersonate::handler),
         )
+        .route("/api/logs", get(logs::list::handler))
+        .route("/api/logs/stats", get(logs::stats::handler))
+        .route("/api/logs/{id}", get(logs::view::handler))
         .route(
             "/api/realtime",
             get(realtime::connect::handler).post(realtime::subscribe::handler),
@@ -143,5 +148,9 @@ pub fn router(backend: Arc<Backend>) -> Router {
         .fallback(|| async { ApiError::new(axum::http::StatusCode::NOT_FOUND, "File not found.") })
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_log::middleware,
+        ))
         .with_state(state)
 }

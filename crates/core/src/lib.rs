@@ -8,6 +8,7 @@ pub mod error;
 pub mod files;
 pub mod hooks;
 pub mod install;
+pub mod logs;
 pub mod mail;
 pub mod realtime;
 pub mod records;
@@ -28,6 +29,7 @@ pub use error::{CoreError, Result};
 pub struct Backend {
     pub store: SqliteStore,
     pub broker: realtime::Broker,
+    pub logs: logs::Logs,
     /// Where file fields' files are stored (local folder or S3, per the settings).
     pub files: files::FileStorage,
     /// Resend throttles and rate limit windows of the auth flows.
@@ -47,9 +49,11 @@ impl Backend {
             .map_err(|e| CoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
         let store = SqliteStore::open(&dir.join("data.db"))?;
         let (broker, events) = realtime::Broker::new();
+        let logs = logs::Logs::open(dir).await?;
         let backend = Arc::new(Backend {
             store,
             broker,
+            logs,
             files: files::FileStorage::new(dir),
             auth: Default::default(),
             hooks: Default::default(),
@@ -58,6 +62,7 @@ impl Backend {
             settings: RwLock::new(Arc::new(settings::defaults())),
         });
         realtime::Broker::start(Arc::downgrade(&backend), events);
+        tokio::spawn(trim_logs(Arc::downgrade(&backend)));
         backend.reload_schema().await?;
         if backend.schema().get(collections::SUPERUSERS).is_none() {
             backend.install_defaults().await?;
@@ -188,6 +193,26 @@ impl Backend {
             .read(move |r| -> std::result::Result<_, StoreError> { r.count(&table, &Cond::True) })
             .await?
             > 0)
+    }
+}
+
+/// Keeps the request logs within `settings.logs.maxDays`, checking every hour.
+async fn trim_logs(backend: std::sync::Weak<Backend>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let Some(backend) = backend.upgrade() else {
+            return;
+        };
+        let days = backend
+            .settings()
+            .get("logs")
+            .and_then(|l| l.get("maxDays"))
+            .and_then(Json::as_i64)
+            .unwrap_or(5);
+        if let Err(e) = backend.logs.trim(days).await {
+            tracing::warn!(error = %e, "trimming request logs failed");
+        }
     }
 }
 

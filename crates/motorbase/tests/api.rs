@@ -5,14 +5,15 @@ mod common;
 
 mod api {
     mod auth;
-    mod batch;
     mod auth_flows;
+    mod batch;
     mod collections;
     mod errors;
-    mod filter_fixtures;
     mod files;
+    mod filter_fixtures;
     mod filters;
     mod health;
+    mod logs;
     mod realtime;
     mod records;
     mod rules;

@@ -385,6 +385,14 @@ impl WriteTx<'_> {
         Ok(n > 0)
     }
 
+    /// Deletes the rows matching `filter` (log retention); returns how many.
+    pub fn delete_where(&self, table: &str, filter: &Cond) -> Result<u64, StoreError> {
+        let mut sql = Sql::default();
+        sql.delete_where(table, filter)?;
+        let mut stmt = self.conn().prepare_cached(&sql.text)?;
+        Ok(stmt.execute(params_from_iter(sql.params.iter().map(to_sql)))? as u64)
+    }
+
     pub fn delete_all(&self, table: &str) -> Result<u64, StoreError> {
         let sql = format!("DELETE FROM {}", quote(table)?);
         Ok(self.conn().execute(&sql, [])? as u64)

@@ -479,6 +479,12 @@ impl Sql {
         Ok(())
     }
 
+    pub fn delete_where(&mut self, table: &str, filter: &Cond) -> Result<(), StoreError> {
+        self.text
+            .push_str(&format!("DELETE FROM {} AS _r WHERE ", quote(table)?));
+        self.cond("_r", filter)
+    }
+
     pub fn count(&mut self, table: &str, filter: &Cond) -> Result<(), StoreError> {
         self.text
             .push_str(&format!("SELECT COUNT(*) FROM {} _r WHERE ", quote(table)?));
