@@ -10,6 +10,7 @@ mod extract;
 mod files;
 mod health;
 mod logs;
+mod rate_limit;
 mod realtime;
 mod records;
 mod request_log;
@@ -146,6 +147,10 @@ pub fn router(backend: Arc<Backend>) -> Router {
         .route("/api/install/check", post(admin::install_check::handler))
         // PocketBase serves static files for every other path, so a miss reads "File not found.".
         .fallback(|| async { ApiError::new(axum::http::StatusCode::NOT_FOUND, "File not found.") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::layer,
+        ))
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(extract::MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(

@@ -6,6 +6,7 @@ mod common;
 mod api {
     mod auth;
     mod auth_flows;
+    mod auth_security;
     mod batch;
     mod collections;
     mod errors;

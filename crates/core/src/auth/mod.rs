@@ -9,6 +9,7 @@ pub mod mfa;
 pub mod otp;
 pub mod password;
 pub mod password_reset;
+pub mod rate_limit;
 pub mod respond;
 pub mod throttle;
 pub mod token;

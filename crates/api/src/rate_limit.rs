@@ -1,0 +1,115 @@
+//! The `rateLimits` settings applied to every request, with PocketBase's labels: the route's
+//! `METHOD /path` and `/path`, and for collection routes `name:tag` and `*:tag`
+//! (`users:authWithPassword`, `*:auth`, `*:create`...). 429 when a rule's window is used up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use motorbase_core::auth::rate_limit::{allow, Request as Limited};
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// PocketBase's tags for a collection route: `(method, what follows /api/collections/{c}/)`.
+fn tags(method: &str, rest: &str) -> &'static [&'static str] {
+    let mut parts = rest.splitn(2, '/');
+    let first = parts.next().unwrap_or("");
+    let has_id = parts.next().is_some_and(|s| !s.is_empty());
+    match (method, first, has_id) {
+        ("GET", "records", false) => &["list"],
+        ("GET", "records", true) => &["view"],
+        ("POST", "records", false) => &["create"],
+        ("PATCH", "records", true) => &["update"],
+        ("DELETE", "records", true) => &["delete"],
+        ("GET", "auth-methods", _) => &["listAuthMethods"],
+        ("POST", "auth-refresh", _) => &["authRefresh"],
+        ("POST", "auth-with-password", _) => &["authWithPassword", "auth"],
+        ("POST", "auth-with-oauth2", _) => &["authWithOAuth2", "auth"],
+        ("POST", "auth-with-otp", _) => &["authWithOTP", "auth"],
+        ("POST", "request-otp", _) => &["requestOTP"],
+        ("POST", "request-password-reset", _) => &["requestPasswordReset"],
+        ("POST", "confirm-password-reset", _) => &["confirmPasswordReset"],
+        ("POST", "request-verification", _) => &["requestVerification"],
+        ("POST", "confirm-verification", _) => &["confirmVerification"],
+        ("POST", "request-email-change", _) => &["requestEmailChange"],
+        ("POST", "confirm-email-change", _) => &["confirmEmailChange"],
+        _ => &[],
+    }
+}
+
+/// The client's address: the connection's, or the configured proxy header's.
+fn client_ip(settings: &Value, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    let proxy = settings.get("trustedProxy");
+    let names: Vec<&str> = proxy
+        .and_then(|p| p.get("headers"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let leftmost = proxy
+        .and_then(|p| p.get("useLeftmostIP"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    for name in names {
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            let mut ips = v.split(',').map(str::trim).filter(|s| !s.is_empty());
+            let ip = if leftmost { ips.next() } else { ips.last() };
+            if let Some(ip) = ip {
+                return ip.to_string();
+            }
+        }
+    }
+    peer.map(|p| p.ip().to_string()).unwrap_or_default()
+}
+
+pub async fn layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let backend = &state.backend;
+    let settings = backend.settings();
+    let on = settings
+        .get("rateLimits")
+        .and_then(|r| r.get("enabled"))
+        .and_then(Value::as_bool)
+        == Some(true);
+    if !on {
+        return next.run(req).await;
+    }
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let ip = client_ip(&settings, req.headers(), peer);
+    let caller = match req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(h) if !h.trim().is_empty() => motorbase_core::auth::authenticate(backend, h).await,
+        _ => None,
+    };
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let collection = path
+        .strip_prefix("/api/collections/")
+        .and_then(|rest| rest.split_once('/'))
+        .and_then(|(name, rest)| backend.schema().get(name).map(|c| (c, tags(&method, rest))));
+    let limited = Limited {
+        method: &method,
+        path: &path,
+        collection: collection
+            .as_ref()
+            .map(|(c, t)| (c.id.as_str(), c.name.as_str(), *t)),
+        signed_in: caller.is_some(),
+        superuser: caller
+            .as_ref()
+            .is_some_and(|a| a.collection.is_superusers()),
+        ip: &ip,
+    };
+    if !allow(backend, &limited) {
+        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests.").into_response();
+    }
+    next.run(req).await
+}

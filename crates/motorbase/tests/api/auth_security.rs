@@ -1,0 +1,195 @@
+//! Rate limits from the settings, PocketBase password hashes, and the boundaries between
+//! collections' tokens.
+
+use serde_json::{json, Value};
+
+use crate::common::{Case, TestApp};
+
+const TOO_MANY: &str = "Too Many Requests.";
+
+async fn set_rate_limits(app: &TestApp, rules: Value) {
+    let token = app.superuser_token().await;
+    let (status, body) = app
+        .patch(
+            "/api/settings",
+            Some(&token),
+            json!({"rateLimits": {"enabled": true, "rules": rules}}),
+        )
+        .await;
+    assert_eq!(status, 200, "set rate limits: {body}");
+}
+
+#[tokio::test]
+async fn rate_limits_from_the_settings() {
+    let app = TestApp::spawn().await;
+    let su = app.superuser_token().await;
+    let (_, user) = app.create_user("ivy@example.com", "Password123").await;
+    set_rate_limits(
+        &app,
+        json!([
+            {"label": "*:auth", "audience": "", "duration": 60, "maxRequests": 2},
+            {"label": "users:create", "audience": "@guest", "duration": 60, "maxRequests": 1},
+            {"label": "/api/health", "audience": "@guest", "duration": 60, "maxRequests": 1}
+        ]),
+    )
+    .await;
+    let sign_in = "/api/collections/users/auth-with-password";
+    let wrong = json!({"identity": "ivy@example.com", "password": "wrong-password"});
+    let signup = |email: &str| json!({"email": email, "password": "Password123", "passwordConfirm": "Password123"});
+    let limited = json!({"status": 429, "message": TOO_MANY, "data": {}});
+    app.run(&[
+        Case::post("first try", sign_in, wrong.clone()).status(400),
+        Case::post("second try", sign_in, wrong.clone()).status(400),
+        Case::post("third try", sign_in, wrong.clone()).expect(429, limited.clone()),
+        Case::post(
+            "even with the right password",
+            sign_in,
+            json!({"identity": "ivy@example.com", "password": "Password123"}),
+        )
+        .expect(429, limited.clone()),
+        Case::post(
+            "a guest signs up",
+            "/api/collections/users/records",
+            signup("j1@example.com"),
+        )
+        .status(200),
+        Case::post(
+            "and again",
+            "/api/collections/users/records",
+            signup("j2@example.com"),
+        )
+        .expect(429, limited.clone()),
+        // The rule is for guests only.
+        Case::post(
+            "a signed-in caller",
+            "/api/collections/users/records",
+            signup("j3@example.com"),
+        )
+        .token(&user)
+        .status(200),
+        Case::get("health", "/api/health").status(200),
+        Case::get("health again", "/api/health").expect(429, limited),
+        // Superusers are never limited.
+        Case::get("health as a superuser", "/api/health")
+            .token(&su)
+            .status(200),
+        Case::post(
+            "superuser signs users up",
+            "/api/collections/users/records",
+            signup("j4@example.com"),
+        )
+        .superuser()
+        .status(200),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn rate_limits_off_by_default() {
+    let app = TestApp::spawn().await;
+    for _ in 0..5 {
+        let (status, _) = app
+            .post(
+                "/api/collections/users/auth-with-password",
+                None,
+                json!({"identity": "nobody@example.com", "password": "wrong-password"}),
+            )
+            .await;
+        assert_eq!(status, 400);
+    }
+}
+
+/// Whether the suite runs against another server (PocketBase), which keeps bcrypt hashes.
+fn against_peer() -> bool {
+    std::env::var_os("MOTORBASE_TEST_BIN").is_some()
+}
+
+#[tokio::test]
+async fn pocketbase_password_hashes_keep_working() {
+    let app = TestApp::spawn().await;
+    let (id, _) = app.create_user("kim@example.com", "Password123").await;
+    // What an import from PocketBase leaves: a bcrypt hash of another password.
+    let hash = bcrypt::hash("Imported-Pass-1", 10).expect("bcrypt");
+    let db = rusqlite::Connection::open(app.data_dir().join("data.db")).expect("open data.db");
+    db.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    let changed = db
+        .execute(
+            "UPDATE users SET password = ?1 WHERE id = ?2",
+            rusqlite::params![hash, id],
+        )
+        .expect("plant the hash");
+    assert_eq!(changed, 1);
+    let stored = |db: &rusqlite::Connection| -> String {
+        db.query_row("SELECT password FROM users WHERE id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .expect("read the hash")
+    };
+
+    let sign_in = "/api/collections/users/auth-with-password";
+    app.run(&[
+        Case::post(
+            "the old password is gone",
+            sign_in,
+            json!({"identity": "kim@example.com", "password": "Password123"}),
+        )
+        .status(400),
+        Case::post(
+            "the imported one works",
+            sign_in,
+            json!({"identity": "kim@example.com", "password": "Imported-Pass-1"}),
+        )
+        .expect(200, json!({"record": {"id": id}})),
+    ])
+    .await;
+    if !against_peer() {
+        // Signing in replaced the bcrypt hash with an argon2id one.
+        let now = stored(&db);
+        assert!(now.starts_with("$argon2id$"), "{now}");
+    }
+    app.run(&[Case::post(
+        "and keeps working",
+        sign_in,
+        json!({"identity": "kim@example.com", "password": "Imported-Pass-1"}),
+    )
+    .status(200)])
+        .await;
+}
+
+#[tokio::test]
+async fn tokens_stay_in_their_collection() {
+    let app = TestApp::spawn().await;
+    let su = app.superuser_token().await;
+    let (_, user) = app.create_user("lee@example.com", "Password123").await;
+    app.run(&[
+        Case::post(
+            "a user's token as a superuser",
+            "/api/collections/_superusers/auth-refresh",
+            json!({}),
+        )
+        .token(&user)
+        .expect(
+            403,
+            json!({"message": "The request requires auth record from users collection."}),
+        ),
+        Case::post(
+            "a superuser's token as a user",
+            "/api/collections/users/auth-refresh",
+            json!({}),
+        )
+        .token(&su)
+        .expect(
+            403,
+            json!({"message": "The request requires auth record from _superusers collection."}),
+        ),
+        Case::get("a user's token on the collections API", "/api/collections")
+            .token(&user)
+            .status(403),
+        // Superusers keep full access to every records API.
+        Case::get("superuser lists users", "/api/collections/users/records")
+            .token(&su)
+            .status(200),
+    ])
+    .await;
+}
