@@ -2,4 +2,5 @@
 
 pub mod get;
 pub mod test_s3;
+pub mod test_s3;
 pub mod update;

@@ -271,3 +271,89 @@ async fn a_multipart_batch_uploads_files() {
         "only the first batch's record has files: {dirs:?}"
     );
 }
+
+/// A minimal realtime subscriber: the SSE stream and what has been read of it.
+struct Subscriber {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Subscriber {
+    async fn subscribe(app: &TestApp, topic: &str) -> Subscriber {
+        let resp = reqwest::get(app.url("/api/realtime"))
+            .await
+            .expect("connect");
+        let mut sub = Subscriber {
+            resp,
+            buf: String::new(),
+        };
+        let connect = sub
+            .next(std::time::Duration::from_secs(10))
+            .await
+            .expect("PB_CONNECT");
+        let client_id = connect["clientId"].as_str().expect("clientId").to_string();
+        let (status, body) = app
+            .post(
+                "/api/realtime",
+                None,
+                json!({"clientId": client_id, "subscriptions": [topic]}),
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+        sub
+    }
+
+    /// The next event's data, or `None` if nothing arrives within `wait`.
+    async fn next(&mut self, wait: std::time::Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let frame: String = self.buf.drain(..end + 2).collect();
+                let data = frame.lines().find_map(|l| l.strip_prefix("data:"))?;
+                return serde_json::from_str(data).ok();
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
+                .await
+                .ok()?;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk.ok()??));
+        }
+    }
+}
+
+#[tokio::test]
+async fn realtime_hears_a_batch_only_once_it_has_committed() {
+    let app = TestApp::spawn().await;
+    posts(&app).await;
+    enable(&app, 50, 0).await;
+    let mut sub = Subscriber::subscribe(&app, "posts/*").await;
+    let quiet = std::time::Duration::from_millis(700);
+
+    let (status, _) = app
+        .post("/api/batch", None, json!({"requests": [create("never"), {"method": "POST", "url": "/api/collections/posts/records", "body": {}}]}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        sub.next(quiet).await,
+        None,
+        "a rolled back batch sends nothing"
+    );
+
+    let (status, body) = app
+        .post(
+            "/api/batch",
+            None,
+            json!({"requests": [create("first"), create("second")]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for title in ["first", "second"] {
+        let event = sub
+            .next(std::time::Duration::from_secs(10))
+            .await
+            .expect("an event");
+        assert_fragment(
+            &event,
+            &json!({"action": "create", "record": {"title": title}}),
+        );
+    }
+}
