@@ -4,11 +4,9 @@
 mod admin;
 mod auth;
 mod batch;
-mod batch;
 mod collections;
 pub mod error;
 mod extract;
-mod files;
 mod files;
 mod health;
 mod logs;

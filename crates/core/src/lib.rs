@@ -6,7 +6,6 @@ pub mod batch;
 pub mod collections;
 pub mod error;
 pub mod files;
-pub mod files;
 pub mod hooks;
 pub mod install;
 pub mod logs;
@@ -30,8 +29,6 @@ pub use error::{CoreError, Result};
 pub struct Backend {
     pub store: SqliteStore,
     pub broker: realtime::Broker,
-    /// Where file fields' files are stored (local folder or S3, per the settings).
-    pub files: files::FileStorage,
     pub logs: logs::Logs,
     /// Where file fields' files are stored (local folder or S3, per the settings).
     pub files: files::FileStorage,
@@ -56,7 +53,6 @@ impl Backend {
         let backend = Arc::new(Backend {
             store,
             broker,
-            files: files::FileStorage::new(dir),
             logs,
             files: files::FileStorage::new(dir),
             auth: Default::default(),

@@ -5,7 +5,6 @@ mod common;
 
 mod api {
     mod auth;
-    mod batch;
     mod auth_flows;
     mod auth_security;
     mod batch;
@@ -13,7 +12,6 @@ mod api {
     mod errors;
     mod files;
     mod filter_fixtures;
-    mod files;
     mod filters;
     mod health;
     mod logs;

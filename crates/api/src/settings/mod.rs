@@ -2,5 +2,4 @@
 
 pub mod get;
 pub mod test_s3;
-pub mod test_s3;
 pub mod update;

@@ -226,11 +226,6 @@ impl TestApp {
         data_dir(self.root.path())
     }
 
-    /// The server's data folder (`--dir`), to look at what it stored.
-    pub fn data_dir(&self) -> PathBuf {
-        data_dir(self.root.path())
-    }
-
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
