@@ -5,6 +5,9 @@ const BOOLEAN_PROPS = new Set([
   'checked', 'disabled', 'hidden', 'multiple', 'readOnly', 'required', 'selected', 'open', 'indeterminate',
 ]);
 
+// Set as attributes: read-only as properties (form, list) or only meaningful as markup.
+const ATTRIBUTES = new Set(['role', 'form', 'list']);
+
 /**
  * h('button', {class: 'btn', onclick: fn, 'aria-label': 'Close'}, 'text', child, [more])
  * Keys: class, text, on<event> (functions), aria-* / data-* / role (attributes), boolean
@@ -25,7 +28,7 @@ export function h(tag, props, ...children) {
       Object.assign(el.dataset, value);
     } else if (BOOLEAN_PROPS.has(key)) {
       el[key] = !!value;
-    } else if (key.startsWith('aria-') || key.startsWith('data-') || key === 'role' || svg || !(key in el)) {
+    } else if (key.startsWith('aria-') || key.startsWith('data-') || ATTRIBUTES.has(key) || svg || !(key in el)) {
       el.setAttribute(key, value === true ? '' : String(value));
     } else {
       el[key] = value;

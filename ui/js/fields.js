@@ -2,7 +2,7 @@
 // shows for each, how a value looks in the records table, and the form control that edits it.
 
 import { api, fileUrl, filterString, recordsPath } from './api.js';
-import { formatBytes, formatDate, h, icon, isImageName, nextId, stripHtml, truncate } from './dom.js';
+import { formatBytes, formatDate, h, icon, isImageName, mount, nextId, stripHtml, truncate } from './dom.js';
 import { store } from './state.js';
 import { checkbox, errorSlot, openDialog } from './ui.js';
 
@@ -13,13 +13,13 @@ export const FIELD_TYPES = [
   { type: 'bool', label: 'Bool', glyph: '✓' },
   { type: 'email', label: 'Email', glyph: '@' },
   { type: 'url', label: 'URL', glyph: '↗' },
-  { type: 'date', label: 'Date', glyph: 'D' },
-  { type: 'autodate', label: 'Autodate', glyph: '⏱' },
+  { type: 'date', label: 'Date', glyph: '▦' },
+  { type: 'autodate', label: 'Autodate', glyph: '◷' },
   { type: 'select', label: 'Select', glyph: '☰' },
   { type: 'file', label: 'File', glyph: 'F' },
   { type: 'relation', label: 'Relation', glyph: '⇄' },
   { type: 'json', label: 'JSON', glyph: '{}' },
-  { type: 'geoPoint', label: 'Geo point', glyph: '⌖' },
+  { type: 'geoPoint', label: 'Geo point', glyph: '◎' },
   { type: 'password', label: 'Password', glyph: '**' },
 ];
 
@@ -206,12 +206,9 @@ export function optionControls(field, collection, reg) {
     case 'relation': {
       const sel = h('select', { onchange: (e) => { field.collectionId = e.target.value; } },
         h('option', { value: '', text: 'Choose a collection…' }),
-        store.collections.filter((c) => c.type !== 'view' || c.id === field.collectionId).map((c) => h('option', {
+        store.collections.map((c) => h('option', {
           value: c.id, text: c.name, selected: c.id === field.collectionId || c.name === field.collectionId,
         })));
-      if (!field.collectionId && collection?.id) {
-        sel.append(h('option', { value: collection.id, text: `${collection.name} (this collection)` }));
-      }
       parts.push(control('collectionId', 'Related collection', sel),
         num('maxSelect', 'Max selected', { min: 1, hint: '1 for a single record.' }),
         num('minSelect', 'Min selected', { min: 0 }),
@@ -293,9 +290,10 @@ export function inputFor(field, record, collection, ctx = {}) {
     case 'email':
     case 'url':
     case 'text': {
+      // Text without a short max may hold paragraphs: one line that grows as it fills.
       const long = field.type === 'text' && !(field.max > 0 && field.max <= 255) && field.name !== 'id';
       const input = long
-        ? h('textarea', { id, rows: 2, value: current ?? '' })
+        ? autosize(h('textarea', { id, rows: 1, class: 'autosize', value: current ?? '' }))
         : h('input', { type: field.type === 'text' ? 'text' : field.type, id, value: current ?? '', autocomplete: 'off' });
       if (field.name === 'id' && record) input.readOnly = true;
       if (field.name === 'id' && !record) input.placeholder = 'Leave empty to generate one';
@@ -417,9 +415,12 @@ export function inputFor(field, record, collection, ctx = {}) {
     }
   }
 
+  // A required id is generated when left empty, so it is not marked as required.
+  const required = field.required && !(field.name === 'id' && field.autogeneratePattern);
+  if (required && focusTarget && field.type !== 'bool') focusTarget.setAttribute('aria-required', 'true');
   const error = errorSlot(focusTarget || control);
   const hint = hintText ? h('p', { class: 'hint', text: hintText }) : null;
-  const labelText = [typeGlyph(field.type), field.name, field.required ? h('span', { class: 'required-mark', 'aria-hidden': 'true', text: '*' }) : null];
+  const labelText = [typeGlyph(field.type), field.name, required ? h('span', { class: 'required-mark', 'aria-hidden': 'true', text: '*' }) : null];
   let label;
   if (field.type === 'bool') label = null;
   else if (labelFor) label = h('label', { for: labelFor }, labelText);
@@ -440,6 +441,17 @@ export function inputFor(field, record, collection, ctx = {}) {
   };
 }
 
+/** Grows a textarea with its content (after it is in the page, and on every input). */
+function autosize(area) {
+  const fit = () => {
+    area.style.height = 'auto';
+    area.style.height = `${area.scrollHeight + 2}px`;
+  };
+  area.addEventListener('input', fit);
+  requestAnimationFrame(fit);
+  return area;
+}
+
 function relationControl(field, record, id) {
   const target = store.byIdOrName(field.collectionId);
   const multi = isMulti(field);
@@ -452,7 +464,7 @@ function relationControl(field, record, id) {
   const chips = h('ul', { class: 'chips', 'aria-live': 'polite' });
   const choose = h('button', { type: 'button', class: 'btn small', id }, icon('search'), multi ? 'Choose records' : 'Choose a record');
   const render = () => {
-    chips.replaceChildren(...ids.map((rid) => {
+    mount(chips, ...ids.map((rid) => {
       const label = known.has(rid) ? recordLabel(target, known.get(rid)) : rid;
       return h('li', { class: 'chip', title: rid }, h('span', { text: label }),
         h('button', {
@@ -602,7 +614,7 @@ function fileControl(field, record, collection, id, ctx) {
           onclick: () => { added = added.filter((f) => f !== file); render(); input.focus(); },
         })));
     }
-    list.replaceChildren(...rows);
+    mount(list, ...rows);
     if (!rows.length) list.append(h('li', { class: 'muted small', text: 'No files.' }));
   };
   input.addEventListener('change', () => {

@@ -18,6 +18,7 @@ const app = document.getElementById('app');
 let shell = null;
 let cleanup = null;
 let renderSeq = 0;
+let firstRender = true;
 
 /** '/collections/posts?page=2' from the fragment. */
 export function currentRoute() {
@@ -60,12 +61,20 @@ async function render() {
     cleanup = null;
   }
   const { path, query } = currentRoute();
+  // A page may navigate while it is built (a redirect); then the newer render owns `cleanup`.
+  const use = (result) => {
+    if (seq !== renderSeq) {
+      if (typeof result === 'function') result();
+    } else {
+      cleanup = typeof result === 'function' ? result : null;
+    }
+  };
 
   for (const [pattern, page] of publicRoutes) {
     const m = pattern.exec(path);
     if (m) {
-      shell = null;
-      cleanup = page(mount(app), { params: m.slice(1).map(decodeURIComponent), query, navigate }) || null;
+      dropShell();
+      use(page(mount(app), { params: m.slice(1).map(decodeURIComponent), query, navigate }));
       return;
     }
   }
@@ -75,8 +84,8 @@ async function render() {
       navigate('/collections', { replace: true });
       return;
     }
-    shell = null;
-    cleanup = loginPage(mount(app), { query, navigate, onSignedIn: afterSignIn }) || null;
+    dropShell();
+    use(loginPage(mount(app), { query, navigate, onSignedIn: afterSignIn }));
     return;
   }
 
@@ -98,32 +107,41 @@ async function render() {
   let m;
   if (path === '/' || path === '/collections') {
     shell.setSection('collections');
-    cleanup = collectionsIndexPage(mount(main), { navigate, openEditor: newCollection }) || null;
+    use(collectionsIndexPage(mount(main), { navigate, openEditor: newCollection }));
   } else if ((m = /^\/collections\/([^/]+)$/.exec(path))) {
     const name = decodeURIComponent(m[1]);
     shell.setSection('collections', name);
-    cleanup = recordsPage(mount(main), { name, query, path, navigate, replaceQuery }) || null;
+    use(recordsPage(mount(main), { name, query, path, navigate, replaceQuery }));
   } else if (path === '/settings') {
     navigate(`/settings/${SETTINGS_SECTIONS[0].id}`, { replace: true });
     return;
   } else if ((m = /^\/settings\/([a-z-]+)$/.exec(path))) {
     shell.setSection('settings', m[1]);
-    cleanup = settingsPage(mount(main), { section: m[1], navigate }) || null;
+    use(settingsPage(mount(main), { section: m[1], navigate }));
   } else {
     shell.setSection('');
     mount(main, h('div', { class: 'empty-state' },
       h('h1', { text: 'Page not found' }),
       h('p', {}, 'Nothing lives at this address. ', h('a', { href: '#/collections', text: 'Go to the collections' }), '.')));
   }
+  if (seq !== renderSeq) return;
   const title = main.querySelector('h1');
   document.title = `${title ? `${title.textContent} · ` : ''}${store.appName} · Motorbase`;
-  // After a click in the navigation the focus stays there; otherwise start at the heading.
-  if (!document.activeElement || document.activeElement === document.body || !document.contains(document.activeElement)) {
+  // On the first load focus stays at the top (the skip link comes first). Later, after a click
+  // in the navigation the focus stays there; when it was lost, start at the heading.
+  const initial = firstRender;
+  firstRender = false;
+  if (!initial && (!document.activeElement || document.activeElement === document.body || !document.contains(document.activeElement))) {
     if (title) {
       title.tabIndex = -1;
       title.focus({ preventScroll: true });
     }
   }
+}
+
+function dropShell() {
+  if (shell) shell.dispose();
+  shell = null;
 }
 
 async function ensureData() {
@@ -134,14 +152,14 @@ async function ensureData() {
 }
 
 function afterSignIn(next) {
-  ensureData().finally(() => navigate(next && next.startsWith('/') && next !== '/login' ? next : '/collections', { replace: true }));
+  navigate(next && next.startsWith('/') && next !== '/login' ? next : '/collections', { replace: true });
 }
 
 export function signOut(message) {
   session.clear();
   realtime.disconnect();
   store.reset();
-  shell = null;
+  dropShell();
   if (message) toast(message);
   navigate('/login');
 }
@@ -225,7 +243,7 @@ function buildShell() {
       store.hideControls ? null : h('button', { type: 'button', class: 'btn block', onclick: newCollection }, icon('plus'), 'New collection'));
   }
 
-  store.watch(() => {
+  const unwatch = store.watch(() => {
     appName.textContent = store.appName;
     renderSidebar();
   });
@@ -233,6 +251,7 @@ function buildShell() {
   return {
     root,
     main,
+    dispose: unwatch,
     setSection(next, current = '') {
       section = next;
       active = current;

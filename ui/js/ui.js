@@ -80,7 +80,9 @@ export function toast(message, kind = 'info') {
   if (!box) return;
   const el = h('div', { class: ['toast', kind === 'error' && 'error'], role: kind === 'error' ? 'alert' : 'status', text: message });
   box.append(el);
-  setTimeout(() => el.remove(), kind === 'error' ? 8000 : 4000);
+  // Only the latest few stay on screen.
+  while (box.children.length > 3) box.firstElementChild.remove();
+  setTimeout(() => el.remove(), kind === 'error' ? 8000 : 3500);
 }
 
 /**

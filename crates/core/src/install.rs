@@ -91,17 +91,37 @@ impl InstallGate {
 /// Checks `token` against the pending one; forgets it once expired or once a superuser exists.
 async fn accept(pending: &mut Option<Pending>, backend: &Backend, token: &str) -> Result<()> {
     let invalid = || CoreError::Forbidden(INVALID.into());
-    let Some(p) = pending.as_ref() else {
-        return Err(invalid());
-    };
-    if !same(p.token.as_bytes(), token.as_bytes()) {
-        return Err(invalid());
+    match pending.as_ref().map(|p| p.judge(token, Instant::now())) {
+        None | Some(Verdict::Wrong) => Err(invalid()),
+        Some(Verdict::Expired) => {
+            *pending = None;
+            Err(invalid())
+        }
+        Some(Verdict::Good) if backend.has_superuser().await? => {
+            *pending = None;
+            Err(invalid())
+        }
+        Some(Verdict::Good) => Ok(()),
     }
-    if Instant::now() >= p.expires || backend.has_superuser().await? {
-        *pending = None;
-        return Err(invalid());
+}
+
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Good,
+    Wrong,
+    Expired,
+}
+
+impl Pending {
+    fn judge(&self, token: &str, now: Instant) -> Verdict {
+        if !same(self.token.as_bytes(), token.as_bytes()) {
+            Verdict::Wrong
+        } else if now >= self.expires {
+            Verdict::Expired
+        } else {
+            Verdict::Good
+        }
     }
-    Ok(())
 }
 
 /// Compares without stopping at the first difference, so timing tells nothing about the token.
@@ -111,7 +131,9 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::same;
+    use std::time::{Duration, Instant};
+
+    use super::{same, Pending, Verdict};
 
     #[test]
     fn compares_whole_tokens() {
@@ -119,5 +141,26 @@ mod tests {
         assert!(!same(b"abc", b"abd"));
         assert!(!same(b"abc", b"ab"));
         assert!(!same(b"", b"a"));
+    }
+
+    #[test]
+    fn a_token_is_good_until_it_expires() {
+        let issued = Instant::now();
+        let p = Pending {
+            token: "t0ken".into(),
+            expires: issued + Duration::from_secs(60),
+        };
+        assert_eq!(p.judge("t0ken", issued), Verdict::Good);
+        assert_eq!(p.judge("t0ke", issued), Verdict::Wrong);
+        assert_eq!(p.judge("", issued), Verdict::Wrong);
+        assert_eq!(
+            p.judge("t0ken", issued + Duration::from_secs(60)),
+            Verdict::Expired
+        );
+        // A wrong token learns nothing, not even that the real one expired.
+        assert_eq!(
+            p.judge("other", issued + Duration::from_secs(61)),
+            Verdict::Wrong
+        );
     }
 }

@@ -2,7 +2,7 @@
 // templates use, so a user of any auth collection can finish the flow in the browser.
 
 import { api, decodeToken } from '../api.js';
-import { busy, h, logoMark } from '../dom.js';
+import { busy, h, logoMark, mount } from '../dom.js';
 import { formField } from '../ui.js';
 
 const PAGES = {
@@ -21,7 +21,7 @@ export function authConfirmPage(root, { params }) {
   root.append(h('div', { class: 'center-page' }, card));
   const alert = h('div', { class: 'alert', role: 'alert' });
   const heading = h('h1', { text: page.title });
-  const shell = (...children) => card.replaceChildren(h('div', { class: 'logo' }, logoMark(), 'Motorbase'), heading, ...children);
+  const shell = (...children) => mount(card, h('div', { class: 'logo' }, logoMark(), 'Motorbase'), heading, ...children);
 
   if (!collection) {
     shell(h('p', { text: 'This link is incomplete or damaged. Ask for a new one.' }));

@@ -3,7 +3,7 @@
 // indexes, a view collection's query, and an auth collection's options.
 
 import { api } from '../api.js';
-import { busy, h, icon, nextId } from '../dom.js';
+import { busy, h, icon, mount, nextId } from '../dom.js';
 import { FIELD_TYPES, newField, optionControls, typeGlyph, typeInfo } from '../fields.js';
 import { store } from '../state.js';
 import { checkbox, confirmDialog, errorSlot, openDialog, tabs, toast } from '../ui.js';
@@ -119,13 +119,18 @@ export function openCollectionEditor(existing) {
       }
 
       function renderTabs() {
-        t = tabs(tabList());
+        t = tabs(tabList(), {
+          onSelect: (id) => {
+            if (id === 'rules') refreshChips();
+            if (id === 'indexes') refreshIndexPicker();
+          },
+        });
         renderFields();
         renderRules();
         renderIndexes();
         renderOptions();
         renderQuery();
-        tabsBox.replaceChildren(t.list, ...Object.values(t.panels));
+        mount(tabsBox, t.list, ...Object.values(t.panels));
       }
 
       function changeType(type) {
@@ -162,6 +167,7 @@ export function openCollectionEditor(existing) {
             type: 'button', class: 'btn small',
             onclick: () => {
               const f = withKey(newField(ty.type));
+              for (const other of draft.fields) other._open = false;
               f._open = true;
               // New fields go before the trailing created/updated dates.
               let at = draft.fields.length;
@@ -179,7 +185,7 @@ export function openCollectionEditor(existing) {
             if (!picker.hidden) picker.querySelector('button').focus();
           },
         }, icon('plus'), 'New field');
-        panel.replaceChildren(list, h('div', { class: 'stack' }, addBtn, picker));
+        mount(panel, list, h('div', { class: 'stack' }, addBtn, picker));
         if (focus) {
           const card = cards.get(focus.key);
           card?.focus(focus.what);
@@ -192,11 +198,15 @@ export function openCollectionEditor(existing) {
         const locked = !!field.system;
         const nameId = nextId('fname');
         const optsId = nextId('fopts');
-        const label = field.name || `new ${typeInfo(field.type).label.toLowerCase()} field`;
+        const labelOf = () => field.name || `new ${typeInfo(field.type).label.toLowerCase()} field`;
+        const label = labelOf();
         const nameInput = h('input', {
           id: nameId, class: 'field-name', value: field.name, placeholder: 'Field name', spellcheck: false, autocomplete: 'off',
           readOnly: locked, 'aria-label': `Name of field ${index + 1} (${typeInfo(field.type).label})`,
-          oninput: (e) => { field.name = e.target.value.trim(); },
+          oninput: (e) => {
+            field.name = e.target.value.trim();
+            relabel();
+          },
         });
         reg('name', errorSlot(nameInput));
         const cardError = h('p', { class: 'error-text', role: 'alert' });
@@ -205,7 +215,7 @@ export function openCollectionEditor(existing) {
         const optsBtn = h('button', {
           type: 'button', class: 'btn small', 'aria-expanded': field._open ? 'true' : 'false', 'aria-controls': optsId,
           onclick: () => setOpen(options.hidden),
-        }, icon('sliders'), 'Options', h('span', { class: 'sr-only', text: ` of ${label}` }));
+        }, icon('sliders'), 'Options');
         function setOpen(open) {
           field._open = open;
           options.hidden = !open;
@@ -236,6 +246,16 @@ export function openCollectionEditor(existing) {
         }, icon(field._removed ? 'refresh' : 'trash'));
         const required = field.type === 'autodate' || locked ? null
           : checkbox('Required', field.required, (v) => { field.required = v; }, { 'aria-label': `${label} is required` });
+        // Buttons name the field they act on; renaming the field renames them.
+        function relabel() {
+          const l = labelOf();
+          optsBtn.setAttribute('aria-label', `Options of ${l}`);
+          upBtn.setAttribute('aria-label', `Move ${l} up`);
+          downBtn.setAttribute('aria-label', `Move ${l} down`);
+          if (removeBtn) removeBtn.setAttribute('aria-label', `${field._removed ? 'Restore' : 'Remove'} ${l}`);
+          if (required) required.input.setAttribute('aria-label', `${l} is required`);
+        }
+        relabel();
         const card = h('li', { class: ['field-card', field._removed && 'removed'], 'data-field': field.name },
           h('div', { class: 'field-head' },
             typeGlyph(field.type), h('span', { class: 'type-name', text: typeInfo(field.type).label }),
@@ -273,6 +293,7 @@ export function openCollectionEditor(existing) {
 
       // ---- rules
       let lastRule = null;
+      let refreshChips = () => {};
       function renderRules() {
         const panel = t.panels.rules;
         const keys = draft.type === 'view' ? ['listRule', 'viewRule']
@@ -287,11 +308,15 @@ export function openCollectionEditor(existing) {
           area.focus();
           area.setSelectionRange(s + text.length, s + text.length);
         };
-        const names = draft.type === 'view' ? [] : draft.fields.filter((f) => !f._removed && f.name && f.type !== 'password').map((f) => f.name);
-        const chips = h('div', { class: 'rule-chips', role: 'group', 'aria-label': 'Insert into the focused rule' },
-          ['@request.auth.id', '@request.body.', '@request.query.', '@collection.', '@now', ...names].map((n) => h('button', {
+        const chips = h('div', { class: 'rule-chips', role: 'group', 'aria-label': 'Insert into the focused rule' });
+        // Field names change while the editor is open: refilled each time the tab is shown.
+        refreshChips = () => {
+          const names = draft.type === 'view' ? [] : draft.fields.filter((f) => !f._removed && f.name && f.type !== 'password').map((f) => f.name);
+          mount(chips, ['@request.auth.id', '@request.body.', '@request.query.', '@collection.', '@now', ...names].map((n) => h('button', {
             type: 'button', text: n, onmousedown: (e) => e.preventDefault(), onclick: () => insert(n),
           })));
+        };
+        refreshChips();
         const items = keys.map((key) => {
           const [title, what] = RULES[key];
           const id = nextId(`rule-${key}`);
@@ -321,7 +346,7 @@ export function openCollectionEditor(existing) {
           ruleSlots[key] = {
             show(message) {
               slot.show(message);
-              errBox.replaceChildren(...ruleErrorPointer(area.value, message, area));
+              mount(errBox, ...ruleErrorPointer(area.value, message, area));
             },
             clear() {
               slot.clear();
@@ -333,12 +358,13 @@ export function openCollectionEditor(existing) {
             h('div', { class: 'rule-head' }, h('label', { for: id, text: `${title} rule` }), lock.el),
             area, hintEl, slot.el, errBox);
         });
-        panel.replaceChildren(
+        mount(panel, 
           h('p', { class: 'hint' }, 'Each rule is a filter in the API\'s filter language. Locked means superusers only; empty means everyone.'),
           chips, ...items);
       }
 
       // ---- indexes
+      let refreshIndexPicker = () => {};
       function renderIndexes() {
         const panel = t.panels.indexes;
         if (!panel) return;
@@ -363,15 +389,26 @@ export function openCollectionEditor(existing) {
             slot.el));
         });
         if (!draft.indexes.length) list.append(h('p', { class: 'muted', text: 'No indexes.' }));
+        const picker = h('fieldset', {}, h('legend', { text: 'New index' }));
+        refreshIndexPicker = () => mount(picker, h('legend', { text: 'New index' }), ...indexPicker());
+        refreshIndexPicker();
+        mount(panel,
+          h('p', { class: 'hint', text: 'Indexes speed up filters and sorts; a unique index also refuses duplicate values.' }),
+          list, picker);
+      }
+
+      /** Field checkboxes and "Unique" for a new index; the fields are read when it is shown. */
+      function indexPicker() {
         const columns = draft.fields.filter((f) => !f._removed && f.name && !['id', 'password'].includes(f.name));
         const picks = columns.map((f) => checkbox(f.name, false));
         const unique = checkbox('Unique', false);
+        const problem = h('span', { class: 'error-text', role: 'alert' });
         const addBtn = h('button', {
           type: 'button', class: 'btn small',
           onclick: () => {
             const cols = columns.filter((_, i) => picks[i].input.checked).map((f) => f.name);
             if (!cols.length) {
-              addBtn.nextSibling.textContent = 'Tick at least one field.';
+              problem.textContent = 'Tick at least one field.';
               return;
             }
             const table = draft.name || 'collection';
@@ -381,12 +418,10 @@ export function openCollectionEditor(existing) {
             renderIndexes();
           },
         }, icon('plus'), 'Add index');
-        panel.replaceChildren(
-          h('p', { class: 'hint', text: 'Indexes speed up filters and sorts; a unique index also refuses duplicate values.' }),
-          list,
-          h('fieldset', {}, h('legend', { text: 'New index' }),
-            h('div', { class: 'choices' }, picks.map((p) => p.el)),
-            h('div', { class: 'row' }, unique.el, h('span', { class: 'spacer' }), addBtn, h('span', { class: 'error-text', role: 'alert' }))));
+        return [
+          columns.length ? h('div', { class: 'choices' }, picks.map((p) => p.el)) : h('p', { class: 'hint', text: 'Add fields first.' }),
+          h('div', { class: 'row' }, unique.el, h('span', { class: 'spacer' }), problem, addBtn),
+        ];
       }
 
       // ---- view query
@@ -405,24 +440,24 @@ export function openCollectionEditor(existing) {
           type: 'button', class: 'btn small',
           onclick: () => busy(previewBtn, async () => {
             if (isNew || (existing.viewQuery || '') !== (draft.viewQuery || '')) {
-              preview.replaceChildren(h('p', { class: 'alert info', text: 'The preview runs the saved query: save the collection first, then preview its rows and the fields the API derived from it.' }));
+              mount(preview, h('p', { class: 'alert info', text: 'The preview runs the saved query: save the collection first, then preview its rows and the fields the API derived from it.' }));
               return;
             }
             try {
               const res = await api('GET', `/api/collections/${encodeURIComponent(existing.name)}/records`, { query: { perPage: 5 } });
               const cols = (existing.fields || []).map((f) => f.name);
-              preview.replaceChildren(
+              mount(preview, 
                 h('p', { class: 'hint', text: `${res.totalItems} rows; the first ${Math.min(5, (res.items || []).length)}:` }),
                 h('div', { class: 'table-wrap' }, h('table', { class: 'records' },
                   h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col', text: c })))),
                   h('tbody', {}, (res.items || []).map((r) => h('tr', {}, cols.map((c) => h('td', {},
                     h('span', { class: 'cell-text', text: typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c] ?? '') })))))))));
             } catch (err) {
-              preview.replaceChildren(h('p', { class: 'alert', text: err.message }));
+              mount(preview, h('p', { class: 'alert', text: err.message }));
             }
           }),
         }, icon('eye'), 'Preview rows');
-        panel.replaceChildren(
+        mount(panel, 
           h('div', { class: 'field' }, h('label', { for: id, text: 'SQL query' }), area,
             h('p', { class: 'hint', text: 'One SELECT statement; it must return an id column. The fields are derived from the columns.' }), querySlot.el),
           h('div', { class: 'row' }, previewBtn), preview);
@@ -434,7 +469,7 @@ export function openCollectionEditor(existing) {
         if (!panel) return;
         optionSlots.clear();
         if (!draft.passwordAuth && !draft.authToken) {
-          panel.replaceChildren(h('p', { class: 'alert info', text: 'The auth options get their defaults when the collection is created; edit them afterwards.' }));
+          mount(panel, h('p', { class: 'alert info', text: 'The auth options get their defaults when the collection is created; edit them afterwards.' }));
           return;
         }
         const get = (path) => path.split('.').reduce((o, k) => (o ? o[k] : undefined), draft);
@@ -485,7 +520,7 @@ export function openCollectionEditor(existing) {
         const providers = h('div', { class: 'stack' });
         const renderProviders = () => {
           const items = get('oauth2.providers') || [];
-          providers.replaceChildren(...items.map((p, i) => h('fieldset', {},
+          mount(providers, ...items.map((p, i) => h('fieldset', {},
             h('legend', { text: p.name || `Provider ${i + 1}` }),
             h('div', { class: 'field-row' },
               text(`oauth2.providers.${i}.name`, 'Name', 'google, github, oidc…'),
@@ -517,7 +552,7 @@ export function openCollectionEditor(existing) {
           onchange: (e) => set(`oauth2.mappedFields.${key}`, e.target.value),
         }, h('option', { value: '', text: '—' }), fieldNames.map((n) => h('option', { value: n, text: n, selected: get(`oauth2.mappedFields.${key}`) === n }))));
 
-        panel.replaceChildren(
+        mount(panel, 
           section('Password sign-in', flag('passwordAuth.enabled', 'Allow signing in with a password'),
             list('passwordAuth.identityFields', 'Identity fields', 'Fields that identify the user, separated by commas (each needs a unique index), e.g. email, username.')),
           section('One-time passwords (OTP)', flag('otp.enabled', 'Allow signing in with a code sent by mail'),
@@ -694,7 +729,7 @@ export function openCollectionEditor(existing) {
           lines.push(`${readable}: ${message}`);
         }
         for (const id of new Set(tabsWithErrors)) t.mark(id, true);
-        summary.replaceChildren(h('strong', { text: err.message }),
+        mount(summary, h('strong', { text: err.message }),
           lines.length ? h('ul', {}, lines.map((l) => h('li', { text: l }))) : null);
         if (tabsWithErrors.length && !firstFocus) t.select(tabsWithErrors[0]);
         if (firstFocus) firstFocus();

@@ -2,7 +2,7 @@
 // first superuser and signs in with it.
 
 import { api, signIn } from '../api.js';
-import { busy, h, logoMark } from '../dom.js';
+import { busy, h, logoMark, mount } from '../dom.js';
 import { formField } from '../ui.js';
 
 export function installPage(root, { params, navigate }) {
@@ -18,7 +18,7 @@ export function installPage(root, { params, navigate }) {
     .catch((err) => showDead(err));
 
   function showDead(err) {
-    card.replaceChildren(
+    mount(card, 
       h('div', { class: 'logo' }, logoMark(), 'Motorbase'),
       h('h1', { text: 'This install link cannot be used' }),
       h('p', { text: err.status === 0 ? err.message : 'It was already used, it has expired, or a superuser exists already.' }),
@@ -90,7 +90,7 @@ export function installPage(root, { params, navigate }) {
         });
       },
     }, email.el, password.el, confirm.el, alert, submit);
-    card.replaceChildren(
+    mount(card, 
       h('div', { class: 'logo' }, logoMark(), 'Motorbase'),
       h('h1', { text: 'Create the first superuser' }),
       h('p', { class: 'muted', text: 'Motorbase is running. This account manages collections, records and settings in this dashboard.' }),

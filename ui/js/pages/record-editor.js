@@ -2,7 +2,7 @@
 // under each control, delete with confirmation.
 
 import { api, getFileToken, recordsPath } from '../api.js';
-import { busy, h, icon, nextId } from '../dom.js';
+import { busy, h, icon, mount, nextId } from '../dom.js';
 import { inputFor } from '../fields.js';
 import { confirmDialog, formField, openDialog, toast } from '../ui.js';
 
@@ -169,7 +169,7 @@ export async function openRecordEditor(collection, record) {
               }
             }
             const rest = err.fieldErrors().filter(([path]) => !placed.has(String(path[0]).replace(/[+-]$/, '')) && !placed.has(path[0]));
-            alert.replaceChildren(err.message, rest.length
+            mount(alert, err.message, rest.length
               ? h('ul', {}, rest.map(([path, m]) => h('li', { text: `${path.join('.')}: ${m}` })))
               : '');
             if (first) first.focus();

@@ -2,7 +2,7 @@
 // with bulk delete, and live updates through the realtime API.
 
 import { api, recordsPath } from '../api.js';
-import { debounce, h, icon, nextId } from '../dom.js';
+import { debounce, h, icon, mount, nextId } from '../dom.js';
 import { cellFor, columnFields, searchFilter, typeGlyph } from '../fields.js';
 import * as realtime from '../realtime.js';
 import { store } from '../state.js';
@@ -236,7 +236,7 @@ export function recordsPage(root, { name, query, path, navigate, replaceQuery })
             readOnly ? null : h('button', { type: 'button', class: 'btn primary', onclick: () => edit(null) }, icon('plus'), 'New record')]))));
     }
     const caption = h('caption', { class: 'sr-only', text: `Records of ${collection.name}, page ${state.page} of ${state.totalPages}, ${state.total} in all` });
-    tableWrap.replaceChildren(h('table', { class: 'records' }, caption, h('thead', {}, headRow), h('tbody', {}, rows)));
+    mount(tableWrap, h('table', { class: 'records' }, caption, h('thead', {}, headRow), h('tbody', {}, rows)));
 
     bulk.hidden = selected.size === 0;
     bulkCount.textContent = `${selected.size} selected`;
@@ -247,7 +247,7 @@ export function recordsPage(root, { name, query, path, navigate, replaceQuery })
     const from = state.total ? (state.page - 1) * state.perPage + 1 : 0;
     const to = Math.min(state.total, state.page * state.perPage);
     const perPageId = nextId('per-page');
-    pager.replaceChildren(
+    mount(pager, 
       h('span', { text: state.total ? `${from}–${to} of ${state.total}` : '0 records' }),
       h('span', { class: 'spacer' }),
       h('label', { for: perPageId, text: 'Per page' }),
@@ -256,12 +256,12 @@ export function recordsPage(root, { name, query, path, navigate, replaceQuery })
         onchange: (e) => { state.perPage = Number(e.target.value); state.page = 1; load(); },
       }, PER_PAGE_CHOICES.map((n) => h('option', { value: n, text: n, selected: n === state.perPage }))),
       h('button', {
-        type: 'button', class: 'btn small', disabled: state.page <= 1, 'aria-label': 'Previous page',
+        type: 'button', class: 'btn small', disabled: state.page <= 1,
         onclick: () => { state.page -= 1; load(); },
-      }, icon('left'), 'Prev'),
+      }, icon('left'), 'Previous'),
       h('span', { text: `Page ${state.page} of ${state.totalPages}` }),
       h('button', {
-        type: 'button', class: 'btn small', disabled: state.page >= state.totalPages, 'aria-label': 'Next page',
+        type: 'button', class: 'btn small', disabled: state.page >= state.totalPages,
         onclick: () => { state.page += 1; load(); },
       }, 'Next', icon('right')));
   }
@@ -305,7 +305,7 @@ export function recordsPage(root, { name, query, path, navigate, replaceQuery })
   const unwatch = realtime.onStatus((s) => {
     live.hidden = s === 'off';
     live.className = `badge ${s === 'live' ? 'success' : 'warn'}`;
-    live.replaceChildren(h('span', { class: 'live-dot', 'aria-hidden': 'true' }),
+    mount(live, h('span', { class: 'live-dot', 'aria-hidden': 'true' }),
       s === 'live' ? 'Live' : s === 'connecting' ? 'Connecting…' : 'Reconnecting…');
     live.title = s === 'live' ? 'Changes made elsewhere appear here as they happen.' : '';
   });

@@ -2,7 +2,7 @@
 // password, S3 secret) are never sent back by the API; typing one replaces it.
 
 import { api } from '../api.js';
-import { busy, h, icon, nextId } from '../dom.js';
+import { busy, h, icon, mount, nextId } from '../dom.js';
 import { store } from '../state.js';
 import { checkbox, errorSlot, formField, toast } from '../ui.js';
 
@@ -30,15 +30,12 @@ export function settingsPage(root, { section: sectionId, navigate }) {
   const body = h('div', {}, h('p', { class: 'muted', text: 'Loading the settings…' }));
   root.append(
     h('div', { class: 'page-head' }, h('h1', {}, h('span', { class: 'crumb', text: 'Settings /' }), h('span', { text: section.label }))),
-    h('nav', { class: 'tabs', 'aria-label': 'Settings sections' }, SETTINGS_SECTIONS.map((s) => h('a', {
-      href: `#/settings/${s.id}`, 'aria-current': s.id === section.id ? 'page' : null, text: s.label,
-    }))),
     body);
 
   let disposed = false;
   api('GET', '/api/settings')
     .then((settings) => { if (!disposed) build(settings); })
-    .catch((err) => { if (!disposed) body.replaceChildren(h('p', { class: 'alert', role: 'alert', text: err.message })); });
+    .catch((err) => { if (!disposed) mount(body, h('p', { class: 'alert', role: 'alert', text: err.message })); });
 
   function build(settings) {
     const draft = structuredClone(settings);
@@ -194,7 +191,7 @@ export function settingsPage(root, { section: sectionId, navigate }) {
         });
         const slot = errorSlot(null);
         slots.set('rateLimits.rules', slot);
-        box.replaceChildren(
+        mount(box, 
           h('div', { class: 'table-wrap' }, h('table', { class: 'rate-rules' },
             h('thead', {}, h('tr', {}, ['Label (path or collection:action)', 'Who', 'Max requests', 'Per seconds', ''].map((t) => h('th', { scope: 'col', text: t })))),
             h('tbody', {}, rows))),
@@ -284,7 +281,7 @@ export function settingsPage(root, { section: sectionId, navigate }) {
                 rest.push(`${path.join('.')}: ${message}`);
               }
             }
-            alert.replaceChildren(h('strong', { text: err.message }), rest.length ? h('ul', {}, rest.map((r) => h('li', { text: r }))) : null);
+            mount(alert, h('strong', { text: err.message }), rest.length ? h('ul', {}, rest.map((r) => h('li', { text: r }))) : null);
             const bad = form.querySelector('[aria-invalid="true"]');
             if (bad) bad.focus();
             else alert.scrollIntoView({ block: 'nearest' });
@@ -293,7 +290,7 @@ export function settingsPage(root, { section: sectionId, navigate }) {
       },
     }, alert, content, h('div', { class: 'form-foot' }, saveBtn));
     // The test boxes sit outside the form: Enter in them must not save the settings.
-    body.replaceChildren(form, extra ? h('div', { class: 'settings-form extra' }, extra) : null);
+    mount(body, form, extra ? h('div', { class: 'settings-form extra' }, extra) : null);
   }
 
   return () => { disposed = true; };
