@@ -117,6 +117,18 @@ pub fn router(backend: Arc<Backend>) -> Router {
             "/api/collections/{collection}/impersonate/{id}",
             post(auth::impersonate::handler),
         )
+        .route(
+            "/api/collections/{collection}/auth-with-oauth2",
+            post(auth::with_oauth2::handler),
+        )
+        .route(
+            "/api/collections/meta/oauth2-providers",
+            get(auth::oauth2_providers::handler),
+        )
+        .route(
+            "/api/oauth2-redirect",
+            get(auth::oauth2_redirect::handler).post(auth::oauth2_redirect::handler),
+        )
         .route("/api/logs", get(logs::list::handler))
         .route("/api/logs/stats", get(logs::stats::handler))
         .route("/api/logs/{id}", get(logs::view::handler))

@@ -57,7 +57,7 @@ fn client_ip(settings: &Value, headers: &HeaderMap, peer: Option<SocketAddr>) ->
     for name in names {
         if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
             let mut ips = v.split(',').map(str::trim).filter(|s| !s.is_empty());
-            let ip = if leftmost { ips.next() } else { ips.last() };
+            let ip = if leftmost { ips.next() } else { ips.next_back() };
             if let Some(ip) = ip {
                 return ip.to_string();
             }

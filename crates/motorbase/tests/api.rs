@@ -14,6 +14,7 @@ mod api {
     mod filter_fixtures;
     mod filters;
     mod health;
+    mod oauth2;
     mod logs;
     mod realtime;
     mod records;

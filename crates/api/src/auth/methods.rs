@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
+use motorbase_core::auth::oauth2;
 use serde_json::{json, Value};
 
 use super::auth_collection;
@@ -30,13 +31,31 @@ pub async fn handler(
     };
     let password = c.password_auth_enabled();
     let identity = c.identity_fields();
+    // Each listing gets a fresh state and PKCE pair per provider.
+    let providers: Vec<Value> = if oauth2::enabled(&c) {
+        oauth2::providers(&c)
+            .iter()
+            .map(oauth2::provider_info)
+            .collect()
+    } else {
+        vec![]
+    };
+    // Older SDKs read the same list without logos.
+    let legacy: Vec<Value> = providers
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p["logo"] = json!("");
+            p
+        })
+        .collect();
     Ok(Json(json!({
         "password": {"enabled": password, "identityFields": identity},
-        "oauth2": {"enabled": enabled("oauth2"), "providers": []},
+        "oauth2": {"enabled": enabled("oauth2"), "providers": providers},
         "mfa": {"enabled": enabled("mfa"), "duration": duration("mfa")},
         "otp": {"enabled": enabled("otp"), "duration": duration("otp")},
         // Fields older SDKs read.
-        "authProviders": [],
+        "authProviders": legacy,
         "usernamePassword": password && identity.iter().any(|f| f == "username"),
         "emailPassword": password && identity.iter().any(|f| f == "email"),
     })))

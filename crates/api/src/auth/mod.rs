@@ -5,11 +5,14 @@ pub mod confirm_password_reset;
 pub mod confirm_verification;
 pub mod impersonate;
 pub mod methods;
+pub mod oauth2_providers;
+pub mod oauth2_redirect;
 pub mod refresh;
 pub mod request_email_change;
 pub mod request_otp;
 pub mod request_password_reset;
 pub mod request_verification;
+pub mod with_oauth2;
 pub mod with_otp;
 pub mod with_password;
 
@@ -116,7 +119,19 @@ pub async fn sign_in(
     c: &Arc<Collection>,
     full: Map<String, Value>,
     how: SignIn,
+    ctx: RequestCtx,
+) -> AuthReply<Json<Value>> {
+    sign_in_with_meta(state, c, full, how, ctx, None).await
+}
+
+/// [`sign_in`], with the `meta` an OAuth2 sign-in adds to the answer.
+pub async fn sign_in_with_meta(
+    state: &AppState,
+    c: &Arc<Collection>,
+    full: Map<String, Value>,
+    how: SignIn,
     mut ctx: RequestCtx,
+    meta: Option<Value>,
 ) -> AuthReply<Json<Value>> {
     let token = finish(&state.backend, c, &full, how, &ctx).await?;
     ctx.auth = Some(AuthInfo {
@@ -124,7 +139,11 @@ pub async fn sign_in(
         record: full.clone(),
     });
     let record = motorbase_core::records::to_public(c, full, &ctx);
-    Ok(Json(json!({"token": token, "record": record})))
+    let mut answer = json!({"token": token, "record": record});
+    if let Some(m) = meta {
+        answer["meta"] = m;
+    }
+    Ok(Json(answer))
 }
 
 /// The `mfaId` a second factor brings: from the query, else from the body.

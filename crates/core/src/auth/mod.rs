@@ -6,6 +6,7 @@ pub mod error;
 pub mod lookup;
 pub mod mails;
 pub mod mfa;
+pub mod oauth2;
 pub mod otp;
 pub mod password;
 pub mod password_reset;

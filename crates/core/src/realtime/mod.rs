@@ -170,6 +170,34 @@ impl Broker {
         true
     }
 
+    /// Sends one message to one client that subscribed to exactly `topic`, and ends that
+    /// subscription (the OAuth2 redirect answering on `@oauth2`). False when there is no such
+    /// client or subscription, or its queue is full.
+    pub fn deliver_once(&self, client_id: &str, topic: &str, data: String) -> bool {
+        let client = match self.clients.read() {
+            Ok(clients) => clients.get(client_id).cloned(),
+            Err(_) => None,
+        };
+        let Some(client) = client else {
+            return false;
+        };
+        let Ok(mut state) = client.state.lock() else {
+            return false;
+        };
+        let before = state.subscriptions.len();
+        state.subscriptions.retain(|s| s.raw() != topic);
+        if state.subscriptions.len() == before {
+            return false;
+        }
+        client
+            .tx
+            .try_send(Message {
+                event: Arc::from(topic),
+                data: Arc::from(data),
+            })
+            .is_ok()
+    }
+
     fn snapshot(&self) -> Vec<(String, Arc<Client>)> {
         self.clients
             .read()

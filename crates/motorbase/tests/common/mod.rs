@@ -6,6 +6,7 @@
 //! `../shared/peers/pocketbase.sh bin`): the expectations here are PocketBase's answers,
 //! and that is how they were checked.
 
+pub mod oidc;
 pub mod smtp;
 
 use std::io::{BufRead, BufReader};

@@ -1,0 +1,291 @@
+//! OAuth2 sign-in end to end against the loopback OIDC provider: the authorization URL from
+//! `auth-methods`, the provider's redirect with a code, and `auth-with-oauth2` trading it
+//! (with the PKCE verifier) for an account.
+
+use serde_json::{json, Value};
+
+use crate::common::oidc::{OidcProvider, CLIENT_ID, CLIENT_SECRET};
+use crate::common::{assert_fragment, Case, TestApp};
+
+/// Where the provider sends the browser back; never visited, only echoed.
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+fn provider_config(idp: &OidcProvider, name: &str) -> Value {
+    json!({
+        "name": name,
+        "clientId": CLIENT_ID,
+        "clientSecret": CLIENT_SECRET,
+        "authURL": idp.url("/authorize"),
+        "tokenURL": idp.url("/token"),
+        "userInfoURL": idp.url("/userinfo"),
+    })
+}
+
+async fn enable(app: &TestApp, providers: Value) {
+    let token = app.superuser_token().await;
+    let (status, body) = app
+        .patch(
+            "/api/collections/users",
+            Some(&token),
+            json!({"oauth2": {"enabled": true, "providers": providers}}),
+        )
+        .await;
+    assert_eq!(status, 200, "enable oauth2: {body}");
+}
+
+/// What a browser does between `auth-methods` and `auth-with-oauth2`: follow the provider's
+/// authorization URL and read the code off its redirect. Returns (code, codeVerifier).
+async fn authorize(app: &TestApp, provider: &str) -> (String, String) {
+    let (status, methods) = app.get("/api/collections/users/auth-methods", None).await;
+    assert_eq!(status, 200, "{methods}");
+    let info = methods["oauth2"]["providers"]
+        .as_array()
+        .expect("providers")
+        .iter()
+        .find(|p| p["name"] == provider)
+        .unwrap_or_else(|| panic!("{provider} listed: {methods}"))
+        .clone();
+    assert_eq!(info["codeChallengeMethod"], "S256", "{info}");
+    let url = format!(
+        "{}{}",
+        info["authURL"].as_str().expect("authURL"),
+        encode(REDIRECT)
+    );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let resp = client.get(&url).send().await.expect("authorize");
+    assert_eq!(resp.status().as_u16(), 302, "authorize {url}");
+    let location = resp.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let query = location.split_once('?').expect("a query").1;
+    let param = |k: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(param("state"), info["state"].as_str().expect("state"));
+    (
+        param("code"),
+        info["codeVerifier"].as_str().expect("verifier").to_string(),
+    )
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn exchange(provider: &str, code: &str, verifier: &str) -> Value {
+    json!({"provider": provider, "code": code, "codeVerifier": verifier, "redirectURL": REDIRECT})
+}
+
+const WITH_OAUTH2: &str = "/api/collections/users/auth-with-oauth2";
+
+#[tokio::test]
+async fn sign_up_and_sign_in_with_an_oidc_provider() {
+    let idp = OidcProvider::start().await;
+    let app = TestApp::spawn().await;
+    app.run(&[
+        Case::post("disabled", WITH_OAUTH2, exchange("oidc", "x", "y")).expect(
+            403,
+            json!({"message": "The collection is not configured to allow OAuth2 authentication."}),
+        ),
+    ])
+    .await;
+    enable(&app, json!([provider_config(&idp, "oidc")])).await;
+    idp.sign_in_as(
+        json!({"sub": "ext-1", "email": "nia@example.com", "email_verified": true,
+                          "name": "Nia", "preferred_username": "nia"}),
+    );
+
+    let (code, verifier) = authorize(&app, "oidc").await;
+    let (status, first) = app
+        .post(WITH_OAUTH2, None, exchange("oidc", &code, &verifier))
+        .await;
+    assert_eq!(status, 200, "{first}");
+    assert_fragment(
+        &first,
+        &json!({"record": {"email": "nia@example.com", "verified": true, "name": "Nia"},
+                "meta": {"id": "ext-1", "email": "nia@example.com", "name": "Nia",
+                         "username": "nia", "isNew": true, "accessToken": "access-2"}}),
+    );
+    assert!(first["token"].as_str().is_some_and(|t| t.len() > 20));
+    let id = first["record"]["id"].clone();
+
+    // The same external account signs in to the same record.
+    let (code, verifier) = authorize(&app, "oidc").await;
+    let (status, again) = app
+        .post(WITH_OAUTH2, None, exchange("oidc", &code, &verifier))
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_fragment(
+        &again,
+        &json!({"record": {"id": id}, "meta": {"isNew": false}}),
+    );
+
+    // Refusals.
+    let (code, _) = authorize(&app, "oidc").await;
+    app.run(&[
+        Case::post(
+            "wrong verifier",
+            WITH_OAUTH2,
+            exchange("oidc", &code, "not-the-verifier"),
+        )
+        .expect(
+            400,
+            json!({"message": "Failed to fetch OAuth2 token.", "data": {}}),
+        ),
+        // The provider spent the code on the failed attempt.
+        Case::post("reused code", WITH_OAUTH2, exchange("oidc", &code, "x"))
+            .expect(400, json!({"message": "Failed to fetch OAuth2 token."})),
+        Case::post(
+            "unknown provider",
+            WITH_OAUTH2,
+            exchange("google", "c", "v"),
+        )
+        .expect(
+            400,
+            json!({"data": {"provider": {"code": "validation_invalid_provider"}}}),
+        ),
+        Case::post("no code", WITH_OAUTH2, json!({"provider": "oidc"})).expect(
+            400,
+            json!({"data": {"code": {"code": "validation_required"}}}),
+        ),
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn an_existing_account_is_linked_by_its_verified_email() {
+    let idp = OidcProvider::start().await;
+    let app = TestApp::spawn().await;
+    enable(&app, json!([provider_config(&idp, "oidc")])).await;
+    // Someone registered the address first, with a password of their choosing.
+    let (id, _) = app.create_user("oli@example.com", "Password123").await;
+    idp.sign_in_as(json!({"sub": "ext-2", "email": "oli@example.com", "email_verified": true}));
+    let (code, verifier) = authorize(&app, "oidc").await;
+    let (status, body) = app
+        .post(WITH_OAUTH2, None, exchange("oidc", &code, &verifier))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_fragment(
+        &body,
+        &json!({"record": {"id": id, "verified": true}, "meta": {"isNew": false}}),
+    );
+    // The unverified account's password did not survive the provider's proof of the address.
+    let (status, _) = app
+        .post(
+            "/api/collections/users/auth-with-password",
+            None,
+            json!({"identity": "oli@example.com", "password": "Password123"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn an_unverified_provider_email_is_not_trusted() {
+    let idp = OidcProvider::start().await;
+    let app = TestApp::spawn().await;
+    enable(&app, json!([provider_config(&idp, "oidc")])).await;
+    let (id, _) = app.create_user("pat@example.com", "Password123").await;
+    idp.sign_in_as(json!({"sub": "ext-3", "email": "pat@example.com", "email_verified": false}));
+    let (code, verifier) = authorize(&app, "oidc").await;
+    let (status, body) = app
+        .post(
+            WITH_OAUTH2,
+            None,
+            json!({"provider": "oidc", "code": code, "codeVerifier": verifier,
+                   "redirectURL": REDIRECT, "createData": {"email": "pat.other@example.com"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // A new account, not Pat's.
+    assert_ne!(body["record"]["id"], json!(id));
+    assert_fragment(
+        &body,
+        &json!({"record": {"email": "pat.other@example.com", "verified": false},
+                                   "meta": {"email": "", "isNew": true}}),
+    );
+}
+
+#[tokio::test]
+async fn a_named_provider_with_its_own_user_shape() {
+    let idp = OidcProvider::start().await;
+    let app = TestApp::spawn().await;
+    // GitHub's endpoints pointed at the loopback provider, which answers in GitHub's shape.
+    enable(&app, json!([provider_config(&idp, "github")])).await;
+    idp.sign_in_as(json!({"id": 4242, "login": "octo", "name": "Octo Cat",
+                          "avatar_url": "https://avatars.example/octo.png"}));
+    idp.set_emails(json!([
+        {"email": "old@example.com", "primary": false, "verified": true},
+        {"email": "octo@example.com", "primary": true, "verified": true}
+    ]));
+    let (code, verifier) = authorize(&app, "github").await;
+    let (status, body) = app
+        .post(WITH_OAUTH2, None, exchange("github", &code, &verifier))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_fragment(
+        &body,
+        &json!({"record": {"email": "octo@example.com", "name": "Octo Cat", "verified": true},
+                "meta": {"id": "4242", "username": "octo", "email": "octo@example.com",
+                         "avatarURL": "https://avatars.example/octo.png"}}),
+    );
+}
+
+#[tokio::test]
+async fn providers_listing_and_redirect() {
+    let app = TestApp::spawn().await;
+    let su = app.superuser_token().await;
+    let (status, list) = app
+        .get("/api/collections/meta/oauth2-providers", Some(&su))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for name in [
+        "apple",
+        "google",
+        "microsoft",
+        "github",
+        "gitlab",
+        "discord",
+        "oidc",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    app.run(&[Case::get("guests may not", "/api/collections/meta/oauth2-providers").status(401)])
+        .await;
+    // A redirect nobody is waiting for lands on the failure page.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let resp = client
+        .get(app.url("/api/oauth2-redirect?state=nobody&code=x"))
+        .send()
+        .await
+        .expect("redirect");
+    assert_eq!(resp.status().as_u16(), 307);
+    assert_eq!(
+        resp.headers()["location"],
+        "../_/#/auth/oauth2-redirect-failure"
+    );
+}

@@ -1,0 +1,232 @@
+//! A small OpenID Connect provider on loopback for the OAuth2 tests: an authorization endpoint
+//! that approves at once (redirecting with a code), a token endpoint that checks the client
+//! secret, redirect URI and PKCE verifier, and a user info endpoint (plus GitHub's `/emails`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+
+pub const CLIENT_ID: &str = "test-client";
+pub const CLIENT_SECRET: &str = "test-secret";
+
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    challenge: String,
+    user: Value,
+}
+
+#[derive(Default)]
+struct Provider {
+    /// Who the next authorization signs in.
+    next_user: Value,
+    /// GitHub-style `/emails` answer.
+    emails: Value,
+    codes: HashMap<String, Grant>,
+    tokens: HashMap<String, Value>,
+    counter: u64,
+}
+
+type Shared = Arc<Mutex<Provider>>;
+
+pub struct OidcProvider {
+    pub base: String,
+    state: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl OidcProvider {
+    pub async fn start() -> OidcProvider {
+        let state: Shared = Arc::default();
+        let app = Router::new()
+            .route("/authorize", get(authorize))
+            .route("/token", post(token))
+            .route("/userinfo", get(userinfo))
+            .route("/userinfo/emails", get(emails))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the OIDC provider");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        OidcProvider { base, state, task }
+    }
+
+    /// The user the next sign-in brings back (an OIDC claims document, or a provider's own).
+    pub fn sign_in_as(&self, user: Value) {
+        self.state.lock().expect("provider lock").next_user = user;
+    }
+
+    /// What `/userinfo/emails` answers (GitHub's shape).
+    pub fn set_emails(&self, emails: Value) {
+        self.state.lock().expect("provider lock").emails = emails;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+fn s256(verifier: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+fn form_decode(body: &str) -> HashMap<String, String> {
+    let decode = |s: &str| {
+        let s = s.replace('+', " ");
+        let mut out = Vec::new();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' && i + 2 < b.len() {
+                if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(b[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    body.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+async fn authorize(
+    State(state): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    if get("response_type") != "code" || get("client_id") != CLIENT_ID {
+        return (StatusCode::BAD_REQUEST, "bad authorization request").into_response();
+    }
+    let mut p = state.lock().expect("provider lock");
+    p.counter += 1;
+    let code = format!("code-{}", p.counter);
+    let grant = Grant {
+        client_id: get("client_id"),
+        redirect_uri: get("redirect_uri"),
+        challenge: get("code_challenge"),
+        user: p.next_user.clone(),
+    };
+    p.codes.insert(code.clone(), grant);
+    let sep = if get("redirect_uri").contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let location = format!(
+        "{}{sep}code={code}&state={}",
+        get("redirect_uri"),
+        get("state")
+    );
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+}
+
+async fn token(State(state): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    let mut f = form_decode(&body);
+    // Client credentials may come as HTTP Basic instead (RFC 6749 2.3.1).
+    if let Some((id, secret)) = basic_credentials(&headers) {
+        f.insert("client_id".into(), id);
+        f.insert("client_secret".into(), secret);
+    }
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let refuse = |why: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant", "error_description": why})),
+        )
+            .into_response()
+    };
+    let mut p = state.lock().expect("provider lock");
+    // A code is good once.
+    let Some(grant) = p.codes.remove(&get("code")) else {
+        return refuse("unknown code");
+    };
+    if get("grant_type") != "authorization_code"
+        || get("client_id") != grant.client_id
+        || get("client_secret") != CLIENT_SECRET
+    {
+        return refuse("bad client");
+    }
+    if get("redirect_uri") != grant.redirect_uri {
+        return refuse("redirect_uri mismatch");
+    }
+    if grant.challenge.is_empty() || s256(&get("code_verifier")) != grant.challenge {
+        return refuse("PKCE verification failed");
+    }
+    p.counter += 1;
+    let access = format!("access-{}", p.counter);
+    p.tokens.insert(access.clone(), grant.user);
+    Json(json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "refresh_token": format!("refresh-{}", p.counter),
+    }))
+    .into_response()
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let (id, secret) = (
+        form_decode(&format!("v={id}")),
+        form_decode(&format!("v={secret}")),
+    );
+    Some((id.get("v")?.clone(), secret.get("v")?.clone()))
+}
+
+fn bearer_user(state: &Shared, headers: &HeaderMap) -> Option<Value> {
+    let token = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?
+        .to_string();
+    state.lock().ok()?.tokens.get(&token).cloned()
+}
+
+async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    match bearer_user(&state, &headers) {
+        Some(user) => Json(user).into_response(),
+        None => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+async fn emails(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if bearer_user(&state, &headers).is_none() {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let emails = state
+        .lock()
+        .map(|p| p.emails.clone())
+        .unwrap_or(Value::Null);
+    Json(emails).into_response()
+}
