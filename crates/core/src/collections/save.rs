@@ -68,9 +68,14 @@ fn apply_input(c: &mut Collection, input: &Map<String, Json>, errors: &mut Field
     if c.kind == CollectionType::Auth {
         for (k, v) in input {
             if c.options.contains_key(k) {
-                merge_option(c.options.entry(k.clone()).or_insert(Json::Null), v);
+                let mut v = v.clone();
+                if k == "oauth2" {
+                    crate::auth::oauth2::config::prepare_update(c.options.get(k), &mut v);
+                }
+                merge_option(c.options.entry(k.clone()).or_insert(Json::Null), &v);
             }
         }
+        crate::auth::oauth2::config::check(&c.options, errors);
     }
 }
 
@@ -741,6 +746,7 @@ pub async fn truncate_collection(backend: &Backend, id_or_name: &str) -> Result<
 /// Output form: token secrets never leave the server.
 pub fn public_json(c: &Collection) -> Json {
     let mut v = serde_json::to_value(c).unwrap_or(json!({}));
+    crate::auth::oauth2::config::hide_secrets(&mut v);
     if let Some(obj) = v.as_object_mut() {
         for key in [
             "authToken",

@@ -289,3 +289,47 @@ async fn providers_listing_and_redirect() {
         "../_/#/auth/oauth2-redirect-failure"
     );
 }
+
+#[tokio::test]
+async fn client_secrets_are_kept_and_never_shown() {
+    let idp = OidcProvider::start().await;
+    let app = TestApp::spawn().await;
+    enable(&app, json!([provider_config(&idp, "oidc")])).await;
+    let su = app.superuser_token().await;
+    let (status, users) = app.get("/api/collections/users", Some(&su)).await;
+    assert_eq!(status, 200);
+    assert_fragment(
+        &users,
+        &json!({"oauth2": {"enabled": true, "providers": [{"name": "oidc", "clientId": CLIENT_ID,
+            "pkce": null, "displayName": "", "extra": {}}]}}),
+    );
+    assert!(!users.to_string().contains(CLIENT_SECRET), "{users}");
+    // What a dashboard sends back after showing the provider: everything but the secret.
+    let mut resent = provider_config(&idp, "oidc");
+    resent
+        .as_object_mut()
+        .expect("object")
+        .remove("clientSecret");
+    enable(&app, json!([resent])).await;
+    idp.sign_in_as(json!({"sub": "ext-9", "email": "quin@example.com", "email_verified": true}));
+    let (code, verifier) = authorize(&app, "oidc").await;
+    let (status, body) = app
+        .post(WITH_OAUTH2, None, exchange("oidc", &code, &verifier))
+        .await;
+    assert_eq!(status, 200, "the stored secret still works: {body}");
+
+    app.run(&[
+        Case::patch("unknown provider", "/api/collections/users",
+            json!({"oauth2": {"providers": [{"name": "nope", "clientId": "x", "clientSecret": "y"}]}}))
+        .superuser()
+        .expect(400, json!({"message": "Failed to update collection.", "data": {"oauth2": {"providers": {"0": {
+            "name": {"code": "validation_missing_provider"}}}}}})),
+        Case::patch("no credentials", "/api/collections/users",
+            json!({"oauth2": {"providers": [{"name": "gitlab", "clientId": "", "clientSecret": ""}]}}))
+        .superuser()
+        .expect(400, json!({"data": {"oauth2": {"providers": {"0": {
+            "clientId": {"code": "validation_required"},
+            "clientSecret": {"code": "validation_required"}}}}}})),
+    ])
+    .await;
+}

@@ -4,6 +4,7 @@
 //! creates the account.
 
 pub mod client;
+pub mod config;
 pub mod providers;
 
 use std::sync::Arc;
