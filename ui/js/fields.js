@@ -92,6 +92,20 @@ export function searchFilter(collection, text) {
   return names.map((n) => `${n} ~ ${filterString(q)}`).join(' || ');
 }
 
+/** A filter that makes sense for this collection, to show in the search box. */
+export function exampleFilter(collection) {
+  const fields = collection.fields || [];
+  const text = fields.find((f) => ['text', 'email'].includes(f.type) && f.name !== 'id' && !f.hidden);
+  const num = fields.find((f) => f.type === 'number');
+  const date = fields.find((f) => f.type === 'autodate' || f.type === 'date');
+  const parts = [];
+  if (num) parts.push(`${num.name} > 10`);
+  if (text) parts.push(`${text.name} ~ "hello"`);
+  if (!parts.length && date) parts.push(`${date.name} > "2024-01-01"`);
+  if (!parts.length) parts.push('id ~ "abc"');
+  return parts.join(' && ');
+}
+
 // ---------------------------------------------------------------- table cells
 
 export function cellFor(field, record, collection) {

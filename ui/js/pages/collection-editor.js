@@ -311,7 +311,7 @@ export function openCollectionEditor(existing) {
         const chips = h('div', { class: 'rule-chips', role: 'group', 'aria-label': 'Insert into the focused rule' });
         // Field names change while the editor is open: refilled each time the tab is shown.
         refreshChips = () => {
-          const names = draft.type === 'view' ? [] : draft.fields.filter((f) => !f._removed && f.name && f.type !== 'password').map((f) => f.name);
+          const names = draft.type === 'view' ? [] : draft.fields.filter((f) => !f._removed && f.name && f.type !== 'password' && !(draft.type === 'auth' && f.name === 'tokenKey')).map((f) => f.name);
           mount(chips, ['@request.auth.id', '@request.body.', '@request.query.', '@collection.', '@now', ...names].map((n) => h('button', {
             type: 'button', text: n, onmousedown: (e) => e.preventDefault(), onclick: () => insert(n),
           })));
@@ -632,6 +632,16 @@ export function openCollectionEditor(existing) {
         const sent = draft.fields.filter((f) => !f._removed);
         const body = Object.fromEntries(Object.entries(draft).filter(([k]) => !k.startsWith('_')));
         body.fields = sent.map(clean);
+        // Indexes follow renamed fields and a renamed collection, as the columns do.
+        body.indexes = (draft.indexes || []).map((sql) => {
+          let out = sql;
+          for (const f of sent) {
+            const was = f.id && original.get(f.id);
+            if (was && was !== f.name) out = renameIndexColumn(out, was, f.name);
+          }
+          if (existing && draft.name !== existing.name) out = renameIndexTable(out, existing.name, draft.name);
+          return out;
+        });
         if (draft.type === 'view') delete body.fields;
         if (draft.type !== 'view') delete body.viewQuery;
         delete body.created;
@@ -789,4 +799,19 @@ function ruleErrorPointer(rule, message, area) {
       },
     }),
   ];
+}
+
+/** `CREATE INDEX ... ON t (old, ...)` with the column `old` renamed, quoted or not. */
+export function renameIndexColumn(sql, from, to) {
+  const open = sql.indexOf('(');
+  if (open < 0) return sql;
+  const esc = from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`([\`"\\[]?)\\b${esc}\\b([\`"\\]]?)`, 'g');
+  return sql.slice(0, open) + sql.slice(open).replace(re, (_, a, b) => `${a}${to}${b}`);
+}
+
+/** `... ON old (...)` with the table renamed. */
+export function renameIndexTable(sql, from, to) {
+  const esc = from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return sql.replace(new RegExp(`(\\bON\\s+[\`"\\[]?)${esc}([\`"\\]]?\\s*\\()`, 'i'), (_, a, b) => `${a}${to}${b}`);
 }

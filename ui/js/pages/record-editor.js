@@ -178,6 +178,8 @@ export async function openRecordEditor(collection, record) {
         });
       }
 
+      // Start in the first field people fill in: the id is usually left to the server.
+      queueMicrotask(() => (controls.find((c) => c.field.name !== 'id') || controls[0])?.focus());
       return { body: form, foot };
     },
   });

@@ -3,7 +3,7 @@
 
 import { api, recordsPath } from '../api.js';
 import { debounce, h, icon, mount, nextId } from '../dom.js';
-import { cellFor, columnFields, searchFilter, typeGlyph } from '../fields.js';
+import { cellFor, columnFields, exampleFilter, searchFilter, typeGlyph } from '../fields.js';
 import * as realtime from '../realtime.js';
 import { store } from '../state.js';
 import { confirmDialog, errorSlot, toast } from '../ui.js';
@@ -78,7 +78,7 @@ export function recordsPage(root, { name, query, path, navigate, replaceQuery })
   const hintId = nextId('search-hint');
   const search = h('input', {
     type: 'search', id: searchId, value: state.search, autocomplete: 'off', spellcheck: false,
-    placeholder: 'Search, or filter like views > 10 && title ~ "hello"', 'aria-describedby': hintId,
+    placeholder: `Search, or filter like ${exampleFilter(collection)}`, 'aria-describedby': hintId,
   });
   const filterError = errorSlot(search);
   const applySearch = () => {
