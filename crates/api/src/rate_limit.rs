@@ -43,7 +43,7 @@ fn tags(method: &str, rest: &str) -> &'static [&'static str] {
 }
 
 /// The client's address: the connection's, or the configured proxy header's.
-fn client_ip(settings: &Value, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+pub(crate) fn client_ip(settings: &Value, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
     let proxy = settings.get("trustedProxy");
     let names: Vec<&str> = proxy
         .and_then(|p| p.get("headers"))
@@ -57,7 +57,11 @@ fn client_ip(settings: &Value, headers: &HeaderMap, peer: Option<SocketAddr>) ->
     for name in names {
         if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
             let mut ips = v.split(',').map(str::trim).filter(|s| !s.is_empty());
-            let ip = if leftmost { ips.next() } else { ips.next_back() };
+            let ip = if leftmost {
+                ips.next()
+            } else {
+                ips.next_back()
+            };
             if let Some(ip) = ip {
                 return ip.to_string();
             }

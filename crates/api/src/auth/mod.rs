@@ -18,9 +18,14 @@ pub mod with_password;
 
 use std::sync::Arc;
 
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use motorbase_core::auth::alert::Origin;
 use motorbase_core::auth::respond::{finish, SignIn};
 use motorbase_core::auth::AuthError;
 use motorbase_core::collections::Collection;
@@ -144,6 +149,32 @@ pub async fn sign_in_with_meta(
         answer["meta"] = m;
     }
     Ok(Json(answer))
+}
+
+/// Where a request came from (the address as the rate limits read it, and the user agent),
+/// for new-location alerts.
+pub struct ClientOrigin(pub Origin);
+
+impl FromRequestParts<Arc<AppState>> for ClientOrigin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let ip = crate::rate_limit::client_ip(&state.backend.settings(), &parts.headers, peer);
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        Ok(ClientOrigin(Origin { ip, user_agent }))
+    }
 }
 
 /// The `mfaId` a second factor brings: from the query, else from the body.

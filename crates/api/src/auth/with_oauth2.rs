@@ -6,7 +6,7 @@ use motorbase_core::auth::oauth2::{self, Form};
 use motorbase_core::auth::respond::SignIn;
 use serde_json::Value;
 
-use super::{auth_collection, field, form, mfa_id, sign_in_with_meta, AuthReply};
+use super::{auth_collection, field, form, mfa_id, sign_in_with_meta, AuthReply, ClientOrigin};
 use crate::error::ApiError;
 use crate::extract::{Body, Ctx};
 use crate::AppState;
@@ -17,6 +17,7 @@ pub async fn handler(
     State(state): State<Arc<AppState>>,
     Ctx(mut ctx): Ctx,
     Path(collection): Path<String>,
+    ClientOrigin(origin): ClientOrigin,
     body: Result<Body, ApiError>,
 ) -> AuthReply<Json<Value>> {
     let c = auth_collection(&state, &collection)?;
@@ -44,6 +45,7 @@ pub async fn handler(
         method: "oauth2".into(),
         mfa_id: mfa_id(&ctx, &body),
         token: None,
+        origin,
     };
     sign_in_with_meta(&state, &c, outcome.record, how, ctx, Some(outcome.meta)).await
 }

@@ -6,7 +6,7 @@ use motorbase_core::auth::otp;
 use motorbase_core::auth::respond::SignIn;
 use serde_json::Value;
 
-use super::{auth_collection, field, form, mfa_id, sign_in, AuthReply};
+use super::{auth_collection, field, form, mfa_id, sign_in, AuthReply, ClientOrigin};
 use crate::error::ApiError;
 use crate::extract::{Body, Ctx};
 use crate::AppState;
@@ -16,6 +16,7 @@ pub async fn handler(
     State(state): State<Arc<AppState>>,
     Ctx(ctx): Ctx,
     Path(collection): Path<String>,
+    ClientOrigin(origin): ClientOrigin,
     body: Result<Body, ApiError>,
 ) -> AuthReply<Json<Value>> {
     let c = auth_collection(&state, &collection)?;
@@ -32,6 +33,7 @@ pub async fn handler(
         method: "otp".into(),
         mfa_id: mfa_id(&ctx, &body),
         token: None,
+        origin,
     };
     sign_in(&state, &c, full, how, ctx).await
 }

@@ -7,7 +7,7 @@ use motorbase_core::auth::{auth_with_password, missing};
 use motorbase_core::hooks::{AuthEvent, AuthEventKind};
 use serde_json::Value;
 
-use super::{auth_collection, field, form, mfa_id, sign_in, AuthReply};
+use super::{auth_collection, field, form, mfa_id, sign_in, AuthReply, ClientOrigin};
 use crate::error::ApiError;
 use crate::extract::{Body, Ctx};
 use crate::AppState;
@@ -17,6 +17,7 @@ pub async fn handler(
     State(state): State<Arc<AppState>>,
     Ctx(ctx): Ctx,
     Path(collection): Path<String>,
+    ClientOrigin(origin): ClientOrigin,
     body: Result<Body, ApiError>,
 ) -> AuthReply<Json<Value>> {
     let c = auth_collection(&state, &collection)?;
@@ -45,6 +46,7 @@ pub async fn handler(
         method: "password".into(),
         mfa_id: mfa_id(&ctx, &body),
         token: None,
+        origin,
     };
     sign_in(&state, &c, full, how, ctx).await
 }

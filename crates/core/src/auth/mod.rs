@@ -1,5 +1,6 @@
 //! Signing in and proving who a request comes from.
 
+pub mod alert;
 pub mod bookkeeping;
 pub mod email_change;
 pub mod error;

@@ -42,11 +42,13 @@ pub struct SignIn {
     pub mfa_id: String,
     /// A token already made (a refresh of a non-refreshable token keeps it); `None` for a new one.
     pub token: Option<String>,
+    /// Where the request came from, for new-location alerts.
+    pub origin: super::alert::Origin,
 }
 
 /// Lets `record` in: `authRule`, hooks, MFA, token. Returns the token.
 pub async fn finish(
-    backend: &Backend,
+    backend: &Arc<Backend>,
     c: &Arc<Collection>,
     record: &Map<String, Json>,
     sign_in: SignIn,
@@ -69,9 +71,9 @@ pub async fn finish(
             .method(&sign_in.method),
     )?;
     super::mfa::check(backend, c, record, &sign_in.method, &sign_in.mfa_id, ctx).await?;
-    match sign_in.token {
-        Some(t) => Ok(t),
-        None => Ok(token::issue(
+    let token = match sign_in.token {
+        Some(t) => t,
+        None => token::issue(
             c,
             record,
             TokenKind::Auth,
@@ -79,6 +81,10 @@ pub async fn finish(
                 refreshable: true,
                 ..Default::default()
             },
-        )?),
+        )?,
+    };
+    if !sign_in.method.is_empty() {
+        super::alert::note_sign_in(backend, c, record, sign_in.origin);
     }
+    Ok(token)
 }

@@ -595,3 +595,52 @@ async fn superusers_impersonate() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token"], json!(token));
 }
+
+/// Signs in with a given user agent (a device, as the alerts tell them apart).
+async fn sign_in_from(app: &TestApp, email: &str, agent: &str) -> u16 {
+    reqwest::Client::new()
+        .post(app.url("/api/collections/users/auth-with-password"))
+        .header("User-Agent", agent)
+        .json(&json!({"identity": email, "password": "Password123"}))
+        .send()
+        .await
+        .expect("sign in")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_sign_in_from_a_new_device_is_reported() {
+    let sink = SmtpSink::start().await;
+    let app = TestApp::spawn().await;
+    use_sink(&app, &sink).await;
+    app.create_record(
+        "users",
+        json!({"email": "ray@example.com", "password": "Password123", "passwordConfirm": "Password123"}),
+    )
+    .await;
+    // The first sign-in ever is not news.
+    assert_eq!(
+        sign_in_from(&app, "ray@example.com", "device-one").await,
+        200
+    );
+    sink.assert_quiet("ray@example.com", 0, Duration::from_millis(500))
+        .await;
+    assert_eq!(
+        sign_in_from(&app, "ray@example.com", "device-two").await,
+        200
+    );
+    let mail = sink.wait_for("ray@example.com", 1).await;
+    assert!(mail.decoded.contains("device-two"), "{}", mail.decoded);
+    // A known device again: nothing more.
+    assert_eq!(
+        sign_in_from(&app, "ray@example.com", "device-two").await,
+        200
+    );
+    assert_eq!(
+        sign_in_from(&app, "ray@example.com", "device-one").await,
+        200
+    );
+    sink.assert_quiet("ray@example.com", 1, Duration::from_millis(500))
+        .await;
+}
