@@ -193,3 +193,45 @@ async fn tokens_stay_in_their_collection() {
     ])
     .await;
 }
+
+#[tokio::test]
+async fn the_auth_rule_and_the_mfa_rule() {
+    let app = TestApp::spawn().await;
+    let su = app.superuser_token().await;
+    for (email, verified) in [("sam@example.com", true), ("tia@example.com", false)] {
+        app.create_record(
+            "users",
+            json!({"email": email, "password": "Password123", "passwordConfirm": "Password123",
+                   "verified": verified}),
+        )
+        .await;
+    }
+    let (status, body) = app
+        .patch(
+            "/api/collections/users",
+            Some(&su),
+            json!({"authRule": "verified = true",
+                   "otp": {"enabled": true},
+                   "mfa": {"enabled": true, "rule": "email = 'sam@example.com'"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let sign_in = "/api/collections/users/auth-with-password";
+    let creds = |email: &str| json!({"identity": email, "password": "Password123"});
+    app.run(&[
+        // The MFA rule picks Sam: a second factor is due.
+        Case::post("mfa for sam", sign_in, creds("sam@example.com")).status(401),
+        // Tia passes no MFA rule but fails the auth rule.
+        Case::post("auth rule refuses tia", sign_in, creds("tia@example.com")).expect(
+            403,
+            json!({"message": "The request doesn't satisfy the collection requirements to authenticate."}),
+        ),
+    ])
+    .await;
+    let (status, _) = app
+        .patch("/api/collections/users", Some(&su), json!({"authRule": ""}))
+        .await;
+    assert_eq!(status, 200);
+    app.run(&[Case::post("no rules in the way", sign_in, creds("tia@example.com")).status(200)])
+        .await;
+}
