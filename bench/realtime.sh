@@ -16,14 +16,22 @@ smoke=false
 if $smoke; then
   profile=debug
   scenarios=("50 5 3")
-  cargo build --quiet -p motorbase -p motorbase-bench
 else
   profile=release
   # subscribers, writes per second, seconds
   scenarios=("1000 2 20" "5000 2 20" "10000 10 20")
-  cargo build --quiet --release -p motorbase -p motorbase-bench
 fi
-bin=$root/target/$profile
+# BENCH_BIN_DIR: binaries (motorbase, realtime-load) built elsewhere; otherwise build them here.
+if [ -n "${BENCH_BIN_DIR:-}" ]; then
+  bin=$BENCH_BIN_DIR
+else
+  if $smoke; then
+    cargo build --quiet -p motorbase -p motorbase-bench
+  else
+    cargo build --quiet --release -p motorbase -p motorbase-bench
+  fi
+  bin=$root/target/$profile
+fi
 email=admin@example.com
 password='AdminPass123!'
 

@@ -44,7 +44,7 @@ struct Access {
 /// The caller and the subscription's options: equal keys see the same event the same way.
 type AccessKey = (String, String);
 /// One subscription to deliver to: client id, client, subscription, access key.
-type Target = (String, Arc<Client>, Arc<Subscription>, AccessKey);
+type Target = (Arc<str>, Arc<Client>, Arc<Subscription>, AccessKey);
 
 /// Who the caller is (collection and record id; empty for guests).
 fn caller(auth: &Option<AuthInfo>) -> String {

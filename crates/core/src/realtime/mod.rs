@@ -64,7 +64,7 @@ struct ClientState {
 }
 
 pub struct Broker {
-    clients: RwLock<HashMap<String, Arc<Client>>>,
+    clients: RwLock<HashMap<Arc<str>, Arc<Client>>>,
     events: mpsc::UnboundedSender<Vec<ChangeEvent>>,
 }
 
@@ -106,7 +106,7 @@ impl Broker {
             state: Mutex::new(ClientState::default()),
         });
         if let Ok(mut clients) = self.clients.write() {
-            clients.insert(id.clone(), client);
+            clients.insert(Arc::from(id.as_str()), client);
         }
         (id, rx)
     }
@@ -198,7 +198,7 @@ impl Broker {
             .is_ok()
     }
 
-    fn snapshot(&self) -> Vec<(String, Arc<Client>)> {
+    fn snapshot(&self) -> Vec<(Arc<str>, Arc<Client>)> {
         self.clients
             .read()
             .map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
