@@ -26,7 +26,7 @@ fn duration(c: &Collection) -> i64 {
         .get("mfa")
         .and_then(|o| o.get("duration"))
         .and_then(Json::as_i64)
-        .unwrap_or(1800)
+        .unwrap_or(600)
 }
 
 /// Whether this account must bring a second factor: the `mfa.rule` (empty: everyone) checked

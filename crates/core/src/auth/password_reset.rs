@@ -57,6 +57,8 @@ pub async fn request(backend: &Arc<Backend>, c: &Arc<Collection>, email: &str) -
             ..Default::default()
         },
     )?;
+    // Taken before sending so that a quick second request cannot slip in; a failed send frees it.
+    backend.auth.cooldowns.start(&key, RESEND_AFTER);
     let b = backend.clone();
     send_later(
         backend,
@@ -65,8 +67,8 @@ pub async fn request(backend: &Arc<Backend>, c: &Arc<Collection>, email: &str) -
         Template::PasswordReset,
         vec![("{TOKEN}".into(), token)],
         move |sent| {
-            if sent {
-                b.auth.cooldowns.start(&key, RESEND_AFTER)
+            if !sent {
+                b.auth.cooldowns.clear(&key)
             }
         },
     );

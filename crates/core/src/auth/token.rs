@@ -45,9 +45,9 @@ impl TokenKind {
 
     fn default_duration(self) -> i64 {
         match self {
-            TokenKind::Auth => 604800,
+            TokenKind::Auth => 432000,
             TokenKind::File => 180,
-            TokenKind::Verification => 259200,
+            TokenKind::Verification => 86400,
             TokenKind::PasswordReset | TokenKind::EmailChange => 1800,
         }
     }

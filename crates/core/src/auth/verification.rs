@@ -60,6 +60,8 @@ pub async fn request(backend: &Arc<Backend>, c: &Arc<Collection>, email: &str) -
             ..Default::default()
         },
     )?;
+    // Taken before sending so that a quick second request cannot slip in; a failed send frees it.
+    backend.auth.cooldowns.start(&key, RESEND_AFTER);
     let b = backend.clone();
     send_later(
         backend,
@@ -67,7 +69,11 @@ pub async fn request(backend: &Arc<Backend>, c: &Arc<Collection>, email: &str) -
         &record,
         Template::Verification,
         vec![("{TOKEN}".into(), token)],
-        move |_| b.auth.cooldowns.start(&key, RESEND_AFTER),
+        move |sent| {
+            if !sent {
+                b.auth.cooldowns.clear(&key)
+            }
+        },
     );
     Ok(())
 }

@@ -65,14 +65,14 @@ pub fn auth_options() -> Map<String, Json> {
             "<p>Hi,</p>\n<p>Your {APP_NAME} account was just used to sign in from a new location:</p>\n<p><em>{ALERT_INFO}</em></p>\n<p>If that was not you, change your password now; that signs out every other session.</p>\n<p>- {APP_NAME}</p>")},
         "oauth2": {"providers": [], "mappedFields": {"id": "", "name": "", "username": "", "avatarURL": ""}, "enabled": false},
         "passwordAuth": {"enabled": true, "identityFields": ["email"]},
-        "mfa": {"enabled": false, "duration": 1800, "rule": ""},
+        "mfa": {"enabled": false, "duration": 600, "rule": ""},
         "otp": {"enabled": false, "duration": 180, "length": 8, "emailTemplate": template(
             "Your {APP_NAME} sign-in code",
             "<p>Hi,</p>\n<p>Your one-time sign-in code is <strong>{OTP}</strong>.</p>\n<p>If you did not ask for it, ignore this message.</p>\n<p>- {APP_NAME}</p>")},
-        "authToken": {"duration": 604800, "secret": secret()},
+        "authToken": {"duration": 432000, "secret": secret()},
         "passwordResetToken": {"duration": 1800, "secret": secret()},
         "emailChangeToken": {"duration": 1800, "secret": secret()},
-        "verificationToken": {"duration": 259200, "secret": secret()},
+        "verificationToken": {"duration": 86400, "secret": secret()},
         "fileToken": {"duration": 180, "secret": secret()},
         "verificationTemplate": template(
             "Confirm your {APP_NAME} email address",
@@ -138,6 +138,10 @@ pub fn superusers() -> Collection {
         default_indexes(id, super::SUPERUSERS),
     );
     c.system = true;
+    // Superuser sessions are shorter than other accounts' (PocketBase's defaults).
+    if let Some(t) = c.options.get_mut("authToken") {
+        t["duration"] = json!(86400);
+    }
     c
 }
 

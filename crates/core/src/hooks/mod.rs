@@ -105,6 +105,57 @@ impl Hooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::password_reset;
+    use std::sync::Mutex;
+
+    /// The flows raise their events on a real backend, and a refusal stops them.
+    #[tokio::test]
+    async fn flows_raise_auth_events() {
+        let dir =
+            std::env::temp_dir().join(format!("motorbase-hooks-{}", crate::util::random_lower(12)));
+        let backend = crate::Backend::open(&dir).await.unwrap();
+        let c = backend.schema().get("users").unwrap();
+        let ctx = crate::auth::lookup::system_ctx(&backend).unwrap();
+        let mut body = Map::new();
+        body.insert("email".into(), Json::String("hook@example.com".into()));
+        body.insert("password".into(), Json::String("Password123".into()));
+        body.insert("passwordConfirm".into(), Json::String("Password123".into()));
+        crate::records::create(&backend, "users", body, Default::default(), ctx.clone())
+            .await
+            .unwrap();
+        let seen = Arc::new(Mutex::new(vec![]));
+        let log = seen.clone();
+        backend.hooks.on_auth(move |e| {
+            log.lock().unwrap().push((e.kind, e.method.clone()));
+            if e.kind == AuthEventKind::RequestPasswordReset {
+                return Err(HookRefusal("resets are paused".into()));
+            }
+            Ok(())
+        });
+        let refused = password_reset::request(&backend, &c, "hook@example.com").await;
+        assert_eq!(refused.unwrap_err().to_string(), "resets are paused");
+        let record = crate::auth::lookup::find_by_email(&backend, &c, "hook@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        let how = crate::auth::respond::SignIn {
+            method: "password".into(),
+            ..Default::default()
+        };
+        let guest = crate::rules::RequestCtx::default();
+        crate::auth::respond::finish(&backend, &c, &record, how, &guest)
+            .await
+            .unwrap();
+        let kinds: Vec<_> = seen.lock().unwrap().clone();
+        assert_eq!(
+            kinds,
+            vec![
+                (AuthEventKind::RequestPasswordReset, String::new()),
+                (AuthEventKind::Auth, "password".to_string())
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_refusal_stops_the_flow() {

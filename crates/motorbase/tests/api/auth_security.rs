@@ -235,3 +235,31 @@ async fn the_auth_rule_and_the_mfa_rule() {
     app.run(&[Case::post("no rules in the way", sign_in, creds("tia@example.com")).status(200)])
         .await;
 }
+
+#[tokio::test]
+async fn auth_options_default_as_pocketbase_does() {
+    let app = TestApp::spawn().await;
+    let durations = |token: u64| {
+        json!({"authToken": {"duration": token}, "verificationToken": {"duration": 86400},
+               "passwordResetToken": {"duration": 1800}, "emailChangeToken": {"duration": 1800},
+               "fileToken": {"duration": 180}, "mfa": {"enabled": false, "duration": 600, "rule": ""},
+               "otp": {"enabled": false, "duration": 180, "length": 8},
+               "authAlert": {"enabled": true}, "passwordAuth": {"enabled": true, "identityFields": ["email"]}})
+    };
+    app.run(&[
+        Case::get("users", "/api/collections/users")
+            .superuser()
+            .expect(200, durations(432000)),
+        Case::get("superusers", "/api/collections/_superusers")
+            .superuser()
+            .expect(200, durations(86400))
+            .absent(&["secret"]),
+        Case::get("bookkeeping collections exist", "/api/collections/_otps")
+            .superuser()
+            .expect(
+                200,
+                json!({"name": "_otps", "system": true, "type": "base"}),
+            ),
+    ])
+    .await;
+}
