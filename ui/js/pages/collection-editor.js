@@ -528,8 +528,12 @@ export function openCollectionEditor(existing) {
               text(`oauth2.providers.${i}.clientId`, 'Client id'),
               ctl(`oauth2.providers.${i}.clientSecret`, 'Client secret', h('input', {
                 type: 'password', autocomplete: 'off', value: p.clientSecret || '',
-                placeholder: p.clientSecret === undefined ? 'Unchanged' : '',
-                oninput: (e) => { p.clientSecret = e.target.value; },
+                placeholder: p.clientSecret === undefined ? 'Stored; type to replace' : '',
+                // The API never sends secrets back and keeps the stored one when none is sent.
+                oninput: (e) => {
+                  if (e.target.value) p.clientSecret = e.target.value;
+                  else delete p.clientSecret;
+                },
               })),
               text(`oauth2.providers.${i}.authURL`, 'Auth URL'),
               text(`oauth2.providers.${i}.tokenURL`, 'Token URL'),
