@@ -186,9 +186,9 @@ def scripts(work: Path, posts, user_rows):
         "filter_relation": common + "names = {" + ",".join(f'"{n}"' for n in names) + "}\n"
         + 'request = function() return wrk.format("GET", "/api/collections/bench/records?perPage=20&filter=author.name%3D%27" .. names[math.random(#names)] .. "%27") end\n',
         "expand": common + f'request = function() return wrk.format("GET", "/api/collections/bench/records?perPage=20&expand=author&page=" .. math.random({pages})) end\n',
-        "create": 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = \'{"title":"created by wrk","score":7,"published":true}\'\n',
+        "create": 'wrk.method = "POST"\nwrk.path = "/api/collections/bench/records"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = \'{"title":"created by wrk","score":7,"published":true}\'\n',
         "update": common + 'wrk.headers["Content-Type"] = "application/json"\nrequest = function() return wrk.format("PATCH", "/api/collections/bench/records/" .. ids[math.random(#ids)], nil, \'{"score":42}\') end\n',
-        "batch10": 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = \'{"requests":['
+        "batch10": 'wrk.method = "POST"\nwrk.path = "/api/batch"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = \'{"requests":['
         + ",".join(['{"method":"POST","url":"/api/collections/bench/records","body":{"title":"batch","score":1}}'] * 10)
         + "]}'\n",
         "auth": "emails = {" + ",".join(f'"{e}"' for e in emails) + "}\nmath.randomseed(os.time())\n"

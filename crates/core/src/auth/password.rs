@@ -37,14 +37,25 @@ pub fn verify(password: &str, stored: &str) -> bool {
     }
 }
 
+/// Each argon2id hash holds 19 MiB while it runs: a burst of sign-ins (or a batch of signups)
+/// must queue for a few slots, not allocate gigabytes at once.
+static HASH_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Hashing is slow on purpose; keep it off the async runtime's worker threads.
 pub async fn hash_blocking(password: String) -> Result<String> {
+    let _slot = HASH_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || hash(&password))
         .await
         .map_err(|e| CoreError::Internal(e.to_string()))?
 }
 
 pub async fn verify_blocking(password: String, stored: String) -> bool {
+    let Ok(_slot) = HASH_SLOTS.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || verify(&password, &stored))
         .await
         .unwrap_or(false)
