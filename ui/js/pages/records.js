@@ -257,13 +257,18 @@ export function recordsPage(root, { name, query, path, navigate, replaceQuery })
       }, PER_PAGE_CHOICES.map((n) => h('option', { value: n, text: n, selected: n === state.perPage }))),
       h('button', {
         type: 'button', class: 'btn small', disabled: state.page <= 1,
-        onclick: () => { state.page -= 1; load(); },
+        onclick: () => { state.page -= 1; load().then(toTop); },
       }, icon('left'), 'Previous'),
       h('span', { text: `Page ${state.page} of ${state.totalPages}` }),
       h('button', {
         type: 'button', class: 'btn small', disabled: state.page >= state.totalPages,
-        onclick: () => { state.page += 1; load(); },
+        onclick: () => { state.page += 1; load().then(toTop); },
       }, 'Next', icon('right')));
+  }
+
+  /** A new page starts at its first row. */
+  function toTop() {
+    root.closest('main')?.scrollTo({ top: 0 });
   }
 
   async function edit(rec) {
