@@ -1,6 +1,8 @@
-//! The `rateLimits` settings applied to every request, with PocketBase's labels: the route's
-//! `METHOD /path` and `/path`, and for collection routes `name:tag` and `*:tag`
-//! (`users:authWithPassword`, `*:auth`, `*:create`...). 429 when a rule's window is used up.
+//! The request guards the settings drive, run before every route: the superuser IP whitelist
+//! (`superuserIPs`: a superuser's request from elsewhere is refused) and the rate limits
+//! (`rateLimits`, with PocketBase's labels: the route's `METHOD /path` and `/path`, and for
+//! collection routes `name:tag` and `*:tag` such as `users:authWithPassword`, `*:auth`,
+//! `*:create`; 429 when a rule's window is used up).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,7 +11,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use motorbase_core::auth::rate_limit::{allow, Request as Limited};
+use motorbase_core::auth::rate_limit::{allow, ip_in_list, superuser_ips, Request as Limited};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -70,15 +72,16 @@ pub(crate) fn client_ip(settings: &Value, headers: &HeaderMap, peer: Option<Sock
     peer.map(|p| p.ip().to_string()).unwrap_or_default()
 }
 
-pub async fn layer(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let backend = &state.backend;
     let settings = backend.settings();
-    let on = settings
+    let limits_on = settings
         .get("rateLimits")
         .and_then(|r| r.get("enabled"))
         .and_then(Value::as_bool)
         == Some(true);
-    if !on {
+    let allowed_ips = superuser_ips(&settings);
+    if !limits_on && allowed_ips.is_empty() {
         return next.run(req).await;
     }
     let peer = req
@@ -94,6 +97,15 @@ pub async fn layer(State(state): State<Arc<AppState>>, req: Request, next: Next)
         Some(h) if !h.trim().is_empty() => motorbase_core::auth::authenticate(backend, h).await,
         _ => None,
     };
+    let superuser = caller
+        .as_ref()
+        .is_some_and(|a| a.collection.is_superusers());
+    if superuser && !allowed_ips.is_empty() && !ip_in_list(&allowed_ips, &ip) {
+        return ApiError::forbidden("You are not allowed to perform this request.").into_response();
+    }
+    if !limits_on {
+        return next.run(req).await;
+    }
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
     let collection = path
@@ -107,9 +119,7 @@ pub async fn layer(State(state): State<Arc<AppState>>, req: Request, next: Next)
             .as_ref()
             .map(|(c, t)| (c.id.as_str(), c.name.as_str(), *t)),
         signed_in: caller.is_some(),
-        superuser: caller
-            .as_ref()
-            .is_some_and(|a| a.collection.is_superusers()),
+        superuser,
         ip: &ip,
     };
     if !allow(backend, &limited) {

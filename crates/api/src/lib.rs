@@ -10,7 +10,7 @@ mod extract;
 mod files;
 mod health;
 mod logs;
-mod rate_limit;
+mod access;
 mod realtime;
 mod records;
 mod request_log;
@@ -161,7 +161,7 @@ pub fn router(backend: Arc<Backend>) -> Router {
         .fallback(|| async { ApiError::new(axum::http::StatusCode::NOT_FOUND, "File not found.") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            rate_limit::layer,
+            access::guard,
         ))
         .layer(cors)
         .layer(axum::extract::DefaultBodyLimit::max(extract::MAX_BODY))

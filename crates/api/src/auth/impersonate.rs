@@ -9,7 +9,7 @@ use motorbase_core::error::FieldError;
 use motorbase_core::hooks::{AuthEvent, AuthEventKind};
 use serde_json::{json, Value};
 
-use super::{auth_collection, form, sign_in, AuthReply};
+use super::{auth_collection, form, sign_in, AuthReply, ClientOrigin};
 use crate::error::ApiError;
 use crate::extract::{Body, Ctx};
 use crate::AppState;
@@ -20,6 +20,7 @@ pub async fn handler(
     State(state): State<Arc<AppState>>,
     ctx: Ctx,
     Path((collection, id)): Path<(String, String)>,
+    ClientOrigin(origin): ClientOrigin,
     body: Result<Body, ApiError>,
 ) -> AuthReply<Json<Value>> {
     ctx.require_superuser()?;
@@ -60,6 +61,7 @@ pub async fn handler(
     )?;
     let how = SignIn {
         token: Some(token),
+        origin,
         ..Default::default()
     };
     sign_in(&state, &c, full, how, ctx.0).await

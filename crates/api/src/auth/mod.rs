@@ -166,7 +166,7 @@ impl FromRequestParts<Arc<AppState>> for ClientOrigin {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0);
-        let ip = crate::rate_limit::client_ip(&state.backend.settings(), &parts.headers, peer);
+        let ip = crate::access::client_ip(&state.backend.settings(), &parts.headers, peer);
         let user_agent = parts
             .headers
             .get(axum::http::header::USER_AGENT)

@@ -8,7 +8,7 @@ use motorbase_core::auth::token;
 use motorbase_core::hooks::{AuthEvent, AuthEventKind};
 use serde_json::Value;
 
-use super::{auth_collection, sign_in, AuthReply};
+use super::{auth_collection, sign_in, AuthReply, ClientOrigin};
 use crate::error::ApiError;
 use crate::extract::Ctx;
 use crate::AppState;
@@ -19,6 +19,7 @@ pub async fn handler(
     State(state): State<Arc<AppState>>,
     Ctx(ctx): Ctx,
     Path(collection): Path<String>,
+    ClientOrigin(origin): ClientOrigin,
     headers: HeaderMap,
 ) -> AuthReply<Json<Value>> {
     let c = auth_collection(&state, &collection)?;
@@ -48,6 +49,7 @@ pub async fn handler(
         .map(|_| sent.to_string());
     let how = SignIn {
         token: keep,
+        origin,
         ..Default::default()
     };
     sign_in(&state, &c, auth.record, how, ctx).await

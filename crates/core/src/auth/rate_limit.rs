@@ -72,7 +72,8 @@ pub fn find_rule(all: &[Rule], labels: &[String], audiences: &[&str]) -> Option<
     None
 }
 
-fn ip_in_list(list: &[String], ip: &str) -> bool {
+/// Whether `ip` is one of the addresses or inside one of the CIDR ranges of `list`.
+pub fn ip_in_list(list: &[String], ip: &str) -> bool {
     let Ok(addr) = ip.parse::<std::net::IpAddr>() else {
         return false;
     };
@@ -96,6 +97,19 @@ fn ip_in_list(list: &[String], ip: &str) -> bool {
             item.parse::<std::net::IpAddr>().is_ok_and(|i| i == addr)
         }
     })
+}
+
+/// The `superuserIPs` setting: the only addresses superusers may work from (empty: any).
+pub fn superuser_ips(settings: &Json) -> Vec<String> {
+    settings
+        .get("superuserIPs")
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Counts the request; false when a rule says it is one too many.

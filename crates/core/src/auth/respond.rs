@@ -60,6 +60,14 @@ pub async fn finish(
         None | Some("") => true,
         Some(rule) => record_matches(backend, c, record, rule, ctx).await?,
     };
+    if c.is_superusers() {
+        let ips = super::rate_limit::superuser_ips(&backend.settings());
+        if !ips.is_empty() && !super::rate_limit::ip_in_list(&ips, &sign_in.origin.ip) {
+            return Err(AuthError::Forbidden(
+                "You are not allowed to perform this request.".into(),
+            ));
+        }
+    }
     if !allowed {
         return Err(AuthError::Forbidden(
             "The request doesn't satisfy the collection requirements to authenticate.".into(),

@@ -263,3 +263,49 @@ async fn auth_options_default_as_pocketbase_does() {
     ])
     .await;
 }
+
+#[tokio::test]
+async fn superusers_only_from_their_addresses() {
+    let app = TestApp::spawn().await;
+    let su = app.superuser_token().await;
+    let (_, user) = app.create_user("uma@example.com", "Password123").await;
+    let sign_in = "/api/collections/_superusers/auth-with-password";
+    let creds = json!({"identity": crate::common::SUPERUSER_EMAIL,
+                       "password": crate::common::SUPERUSER_PASSWORD});
+    let (status, body) = app
+        .patch(
+            "/api/settings",
+            Some(&su),
+            json!({"superuserIPs": ["10.0.0.0/8", "127.0.0.1"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.run(&[
+        Case::get("listed address", "/api/collections")
+            .token(&su)
+            .status(200),
+        Case::post("sign in from a listed address", sign_in, creds.clone()).status(200),
+    ])
+    .await;
+    let (status, _) = app
+        .patch(
+            "/api/settings",
+            Some(&su),
+            json!({"superuserIPs": ["10.0.0.1"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let refused = json!({"status": 403, "message": "You are not allowed to perform this request.", "data": {}});
+    app.run(&[
+        Case::get("elsewhere", "/api/collections")
+            .token(&su)
+            .expect(403, refused.clone()),
+        Case::post("sign in from elsewhere", sign_in, creds).expect(403, refused),
+        // Other accounts are not concerned.
+        Case::post("a user", "/api/collections/users/auth-refresh", json!({}))
+            .token(&user)
+            .status(200),
+        Case::get("a guest", "/api/health").status(200),
+    ])
+    .await;
+}
