@@ -28,17 +28,44 @@ pub enum ColumnKind {
     Json,
 }
 
-/// One step from a table to a related table: `column` of the current table holds the id (or, when
-/// `multi`, a JSON array of ids) of rows in `table`.
+/// How a hop reaches the related rows from the current one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Link {
+    /// `column` of the current row holds the related row's id (a JSON list of ids when `list`).
+    Forward { column: String, list: bool },
+    /// `column` of the related row holds the current row's id (a JSON list of ids when `list`):
+    /// PocketBase's back-relation `table_via_column`.
+    Back { column: String, list: bool },
+    /// Every row of the table (PocketBase's `@collection.name[:alias]`). Hops of one condition
+    /// with the same `name` stand for the same row.
+    All { name: String },
+}
+
+/// One step from a table to related rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hop {
-    /// `None` joins every row of `table` (PocketBase's `@collection.name`).
-    pub column: Option<String>,
+    pub link: Link,
+    /// Whether the step can reach several rows (any-of / all-of semantics apply).
     pub multi: bool,
     pub table: String,
     /// A condition the related row must also meet (the related collection's rule for the
     /// caller), evaluated with the related row as its root.
     pub cond: Option<Box<Cond>>,
+}
+
+impl Hop {
+    /// A hop through a relation column of the current row.
+    pub fn forward(column: &str, list: bool, table: &str) -> Self {
+        Hop {
+            link: Link::Forward {
+                column: column.to_string(),
+                list,
+            },
+            multi: list,
+            table: table.to_string(),
+            cond: None,
+        }
+    }
 }
 
 /// What a path ends on, in the last table reached.
@@ -71,8 +98,7 @@ impl Path {
     }
     /// A path is multi-valued when it crosses a multi relation or ends on each item of an array.
     pub fn is_multi(&self) -> bool {
-        self.hops.iter().any(|h| h.multi || h.column.is_none())
-            || matches!(self.leaf, Leaf::Each(_))
+        self.hops.iter().any(|h| h.multi) || matches!(self.leaf, Leaf::Each(_))
     }
 }
 
@@ -81,8 +107,12 @@ pub enum Operand {
     Value(Value),
     Path(Path),
     Lower(Box<Operand>),
-    /// `strftime(format, value)`: a date formatted (NULL for an empty or invalid date).
-    Strftime(Box<Operand>, Box<Operand>),
+    /// `strftime(format[, value, modifiers...])`: a date formatted (NULL for an empty or
+    /// invalid date).
+    Strftime(Vec<Operand>),
+    /// `geoDistance(lonA, latA, lonB, latB)`: the Haversine distance in kilometres. Over
+    /// multi-valued paths it is true when any combination matches (no all-of check).
+    GeoDistance(Box<[Operand; 4]>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -133,12 +133,10 @@ pub(crate) fn sort_keys(
             }
             "@rowid" => SortKey::RowId { desc: t.desc },
             _ => {
+                // A multi-valued path sorts by its first value, as PocketBase's joins do.
                 let path = compiler
                     .field_path(c, &t.ident.path, None)
                     .map_err(client_error)?;
-                if path.is_multi() {
-                    return Err(CoreError::generic_bad_request());
-                }
                 SortKey::By {
                     operand: Operand::Path(path),
                     desc: t.desc,

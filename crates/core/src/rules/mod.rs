@@ -8,7 +8,7 @@ use std::sync::Arc;
 use motorbase_filter::{
     self as filter, Comparison, Expr, Ident, Modifier, OpKind, Operand as FOperand,
 };
-use motorbase_store::{CmpOp, Cond, Hop, Leaf, Operand, Path, Value};
+use motorbase_store::{CmpOp, Cond, Hop, Leaf, Link, Operand, Path, Value};
 use serde_json::{Map, Value as Json};
 use thiserror::Error;
 
@@ -75,12 +75,17 @@ pub enum Mode {
     Check,
 }
 
+/// How many relations a path may go through (PocketBase's limit).
+const MAX_NESTED_RELATIONS: usize = 6;
+
 pub struct Compiler<'a> {
     pub schema: &'a Schema,
     pub ctx: &'a RequestCtx,
     pub mode: Mode,
     /// Conditions the current comparison must also meet (set while resolving its paths).
     guards: std::cell::RefCell<Vec<Path>>,
+    /// The collection each `@collection` alias stands for in this filter.
+    aliases: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl<'a> Compiler<'a> {
@@ -90,6 +95,7 @@ impl<'a> Compiler<'a> {
             ctx,
             mode,
             guards: Default::default(),
+            aliases: Default::default(),
         }
     }
 
@@ -251,20 +257,61 @@ impl Compiler<'_> {
                     "unresolved placeholder {{:{name}}}"
                 )))
             }
-            FOperand::Func { name, args, .. } if name == "strftime" && args.len() == 2 => {
-                let format = self.operand(c, &args[0])?;
-                if !matches!(format, Operand::Value(Value::Text(_))) {
-                    return Err(RuleError::Invalid(
-                        "strftime() takes a format string first".into(),
-                    ));
-                }
-                Operand::Strftime(Box::new(format), Box::new(self.operand(c, &args[1])?))
+            FOperand::Func { name, args, .. } if name == "strftime" => self.strftime(c, args)?,
+            FOperand::Func { name, args, .. } if name == "geoDistance" => {
+                self.geo_distance(c, args)?
             }
             FOperand::Func { name, .. } => {
-                return Err(RuleError::Unsupported(format!("function {name}()")))
+                return Err(RuleError::Invalid(format!("unknown function {name}()")))
             }
             FOperand::Ident(id) => self.ident(c, id)?,
         })
+    }
+
+    /// `strftime(format[, time value[, modifiers...]])`, as PocketBase accepts it: a format
+    /// string, then a string, number or field, then modifier strings (10 arguments at most).
+    fn strftime(&self, c: &Collection, args: &[FOperand]) -> Result<Operand, RuleError> {
+        if args.is_empty() || args.len() > 10 {
+            return Err(RuleError::Invalid(
+                "strftime() takes 1 to 10 arguments".into(),
+            ));
+        }
+        let valid = args.iter().enumerate().all(|(i, a)| match (i, a) {
+            (0, FOperand::Str(..)) => true,
+            (1, FOperand::Str(..) | FOperand::Ident(_) | FOperand::Num(..)) => true,
+            (i, FOperand::Str(..)) => i > 1,
+            _ => false,
+        });
+        if !valid {
+            return Err(RuleError::Invalid(
+                "strftime() takes a format string, a time value and modifier strings".into(),
+            ));
+        }
+        let args = args
+            .iter()
+            .map(|a| self.operand(c, a))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Operand::Strftime(args))
+    }
+
+    /// `geoDistance(lonA, latA, lonB, latB)`: numbers or fields.
+    fn geo_distance(&self, c: &Collection, args: &[FOperand]) -> Result<Operand, RuleError> {
+        let [a, b, d, e] = args else {
+            return Err(RuleError::Invalid("geoDistance() takes 4 arguments".into()));
+        };
+        let mut out = vec![];
+        for arg in [a, b, d, e] {
+            if !matches!(arg, FOperand::Ident(_) | FOperand::Num(..)) {
+                return Err(RuleError::Invalid(
+                    "geoDistance() takes numbers or fields".into(),
+                ));
+            }
+            out.push(self.operand(c, arg)?);
+        }
+        let args: [Operand; 4] = out
+            .try_into()
+            .map_err(|_| RuleError::Invalid("geoDistance() takes 4 arguments".into()))?;
+        Ok(Operand::GeoDistance(Box::new(args)))
     }
 
     fn ident(&self, c: &Collection, id: &Ident) -> Result<Operand, RuleError> {
@@ -309,22 +356,42 @@ impl Compiler<'_> {
         Err(RuleError::UnknownField(id.path.join(".")))
     }
 
-    /// `@collection.name[:alias].field...`: any row of another collection. Every mention is
-    /// its own join (aliases are accepted but not shared between comparisons yet).
+    /// `@collection.name[:alias].field...`: any row of another collection. Mentions with the
+    /// same alias (or, without one, of the same collection) in one condition are the same row.
     fn collection_join(&self, id: &Ident) -> Result<Path, RuleError> {
         let unknown = || RuleError::UnknownField(id.path.join("."));
-        let name = id.path.get(1).ok_or_else(unknown)?;
-        let name = name.split(':').next().unwrap_or(name);
+        let seg = id.path.get(1).ok_or_else(unknown)?;
+        let (name, alias) = match seg.split_once(':') {
+            Some((n, a)) if !a.is_empty() => (n, Some(a)),
+            Some((n, _)) => (n, None),
+            None => (seg.as_str(), None),
+        };
         let target = self.schema.get(name).ok_or_else(unknown)?;
         if id.path.len() < 3 {
             return Err(unknown());
         }
         let inner = self.field_path(&target, &id.path[2..], id.modifier)?;
+        let join_name = match alias {
+            Some(a) => {
+                let mut aliases = self.aliases.borrow_mut();
+                match aliases.iter().find(|(known, _)| known == a) {
+                    Some((_, other)) if *other != target.name => {
+                        return Err(RuleError::Invalid(format!(
+                            "@collection alias {a:?} already stands for {other}"
+                        )))
+                    }
+                    Some(_) => {}
+                    None => aliases.push((a.to_string(), target.name.clone())),
+                }
+                format!(":{a}")
+            }
+            None => target.name.clone(),
+        };
         let mut hops = vec![Hop {
-            column: None,
+            link: Link::All { name: join_name },
             multi: true,
             table: target.name.clone(),
-            cond: None,
+            cond: self.hop_rule(&target)?,
         }];
         hops.extend(inner.hops);
         Ok(Path {
@@ -375,16 +442,66 @@ impl Compiler<'_> {
         }
     }
 
-    /// A client's filter may only reach related records the caller could list.
+    /// A client's filter may only reach related records the caller could list; a collection
+    /// whose list rule is locked cannot be reached at all.
     fn hop_rule(&self, target: &Collection) -> Result<Option<Box<Cond>>, RuleError> {
         if self.mode != Mode::Client || self.ctx.is_superuser() {
             return Ok(None);
         }
-        let cond = match target.rule(crate::collections::RuleKind::List) {
-            None => Cond::False,
-            Some(text) => Compiler::new(self.schema, self.ctx, Mode::Rule).compile(target, text)?,
+        match target.rule(crate::collections::RuleKind::List) {
+            None => Err(RuleError::Invalid(format!(
+                "the fields of {} can be filtered only by superusers",
+                target.name
+            ))),
+            Some("") => Ok(None),
+            Some(text) => Ok(Some(Box::new(
+                Compiler::new(self.schema, self.ctx, Mode::Rule).compile(target, text)?,
+            ))),
+        }
+    }
+
+    /// `comments_via_post` from `cur`: the rows of `comments` whose relation `post` holds the
+    /// current row's id.
+    fn back_relation(
+        &self,
+        cur: &Collection,
+        seg: &str,
+        unknown: &dyn Fn() -> RuleError,
+    ) -> Result<(Hop, Arc<Collection>), RuleError> {
+        let (name, field_name) = seg.rsplit_once("_via_").ok_or_else(unknown)?;
+        let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if !valid(name) || !valid(field_name) {
+            return Err(unknown());
+        }
+        let back = self.schema.get(name).ok_or_else(unknown)?;
+        let field = back
+            .field(field_name)
+            .filter(|f| f.kind == FieldType::Relation)
+            .ok_or_else(unknown)?;
+        if field.hidden && self.mode == Mode::Client && !self.ctx.is_superuser() {
+            return Err(unknown());
+        }
+        if field.opt_str("collectionId") != cur.id {
+            return Err(unknown());
+        }
+        let list = field.is_multi();
+        let unique = back.indexes.iter().any(|sql| {
+            crate::collections::index::parse_index(sql).is_ok_and(|ix| {
+                ix.unique
+                    && ix.columns.len() == 1
+                    && ix.columns[0].name.eq_ignore_ascii_case(&field.name)
+            })
+        });
+        let hop = Hop {
+            link: Link::Back {
+                column: field.name.clone(),
+                list,
+            },
+            multi: list || !unique,
+            table: back.name.clone(),
+            cond: self.hop_rule(&back)?,
         };
-        Ok(Some(Box::new(cond)))
+        Ok((hop, back))
     }
 
     /// Resolves `a.b.c` through relations and JSON, ending on a column or on each array item.
@@ -399,10 +516,14 @@ impl Compiler<'_> {
         for (i, seg) in segs.iter().enumerate() {
             let last = i + 1 == segs.len();
             let Some(field) = cur.field(seg) else {
-                if seg.contains("_via_") {
-                    return Err(RuleError::Unsupported("back-relations (_via_)".into()));
+                if last || i >= MAX_NESTED_RELATIONS {
+                    return Err(RuleError::UnknownField(segs.join(".")));
                 }
-                return Err(RuleError::UnknownField(segs.join(".")));
+                let unknown = || RuleError::UnknownField(segs.join("."));
+                let (hop, back) = self.back_relation(&cur, seg, &unknown)?;
+                hops.push(hop);
+                cur = back;
+                continue;
             };
             let superuser_filter = self.mode == Mode::Client && self.ctx.is_superuser();
             let hidden = field.hidden || field.kind == FieldType::Password;
@@ -438,21 +559,20 @@ impl Compiler<'_> {
                 };
                 return Ok(Path { hops, leaf });
             }
-            // `rel.id` is the stored reference itself: no join (as PocketBase resolves it).
+            // A single `rel.id` is the stored reference itself: no join (as PocketBase
+            // resolves it).
             if field.kind == FieldType::Relation
+                && !field.is_multi()
                 && i + 2 == segs.len()
                 && segs[i + 1] == "id"
-                && modifier.is_none()
             {
-                let leaf = if field.is_multi() {
-                    Leaf::Each(field.name.clone())
-                } else {
-                    Leaf::Column(field.name.clone())
-                };
-                return Ok(Path { hops, leaf });
+                return Ok(Path {
+                    hops,
+                    leaf: Leaf::Column(field.name.clone()),
+                });
             }
             match field.kind {
-                FieldType::Relation => {
+                FieldType::Relation if i < MAX_NESTED_RELATIONS => {
                     let target = self
                         .schema
                         .get(field.opt_str("collectionId"))
@@ -460,15 +580,12 @@ impl Compiler<'_> {
                             (field.opt_str("collectionId") == c.id).then(|| Arc::new(c.clone()))
                         })
                         .ok_or_else(|| RuleError::UnknownField(segs.join(".")))?;
-                    hops.push(Hop {
-                        column: Some(field.name.clone()),
-                        multi: field.is_multi(),
-                        table: target.name.clone(),
-                        cond: self.hop_rule(&target)?,
-                    });
+                    let mut hop = Hop::forward(&field.name, field.is_multi(), &target.name);
+                    hop.cond = self.hop_rule(&target)?;
+                    hops.push(hop);
                     cur = target;
                 }
-                FieldType::Json => {
+                FieldType::Json | FieldType::GeoPoint => {
                     let keys = segs[i + 1..].to_vec();
                     return Ok(Path {
                         hops,

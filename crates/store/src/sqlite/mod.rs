@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one writer thread with group commit, a pool of read connections.
 
 mod ddl;
+mod functions;
 mod render;
 
 use std::path::Path as FsPath;
@@ -77,6 +78,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "cache_size", "-16000")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(256);
+    functions::register(conn)?;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! identifier has passed [`valid_identifier`] and is double-quoted.
 
 use crate::error::StoreError;
-use crate::query::{CmpOp, Cond, Leaf, Operand, Path, Select, SortKey, Value};
+use crate::query::{CmpOp, Cond, Leaf, Link, Operand, Path, Select, SortKey, Value};
 use crate::schema::valid_identifier;
 
 /// SQL text under construction with its positional parameters.
@@ -21,15 +21,6 @@ pub(crate) fn quote(name: &str) -> Result<String, StoreError> {
     }
 }
 
-/// The FROM items and join conditions a multi-valued path needs, plus its leaf expression.
-struct Chain {
-    from: Vec<String>,
-    /// Join conditions with their parameters, in the order they are written.
-    conds: Vec<(String, Vec<Value>)>,
-    leaf: String,
-    leaf_params: Vec<Value>,
-}
-
 /// Quotes a JSON path key list into a `$."a"."b"[0]` path string (bound as a parameter).
 fn json_path(keys: &[String]) -> String {
     let mut p = String::from("$");
@@ -46,9 +37,306 @@ fn json_path(keys: &[String]) -> String {
     p
 }
 
-/// A JSON array column made safe for json_each: non-JSON text counts as an empty array.
-fn as_array(col: &str) -> String {
-    format!("(CASE WHEN json_valid({col}) AND json_type({col}) = 'array' THEN {col} ELSE '[]' END)")
+/// PocketBase's NULL handling preference of an operand in `=` and `!=` comparisons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// Empty text and NULL count as equal (`COALESCE` forms).
+    Auto,
+    /// Compared as is (`IS` / `IS NOT`): JSON values, `geoDistance()`.
+    Disabled,
+    /// Never treated as a known value (`strftime()`).
+    Enforced,
+}
+
+/// An operand rendered into SQL, with what PocketBase's comparison rules look at.
+#[derive(Debug, Clone)]
+struct Term {
+    sql: String,
+    /// Bound parameters in order, each marked whether it is a value of the filter (rather than,
+    /// say, a JSON path): PocketBase's rules look only at those.
+    params: Vec<(Value, bool)>,
+    fallback: Fallback,
+    /// The SQL is a literal NULL or empty text.
+    empty_literal: bool,
+    /// The SQL is a literal boolean (`1` / `0`).
+    bool_literal: bool,
+}
+
+impl Term {
+    fn expr(sql: String, params: Vec<(Value, bool)>, fallback: Fallback) -> Term {
+        Term {
+            sql,
+            params,
+            fallback,
+            empty_literal: false,
+            bool_literal: false,
+        }
+    }
+
+    fn value(v: &Value) -> Term {
+        match v {
+            Value::Null => Term {
+                empty_literal: true,
+                ..Term::expr("NULL".into(), vec![], Fallback::Auto)
+            },
+            Value::Bool(b) => Term {
+                bool_literal: true,
+                ..Term::expr(if *b { "1" } else { "0" }.into(), vec![], Fallback::Auto)
+            },
+            other => Term::expr("?".into(), vec![(other.clone(), true)], Fallback::Auto),
+        }
+    }
+
+    /// The value of a multi-match subquery row (`alias.v`).
+    fn item(alias: &str, fallback: Fallback) -> Term {
+        Term::expr(format!("{alias}.v"), vec![], fallback)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Value> {
+        self.params
+            .iter()
+            .filter(|(_, value)| *value)
+            .map(|(v, _)| v)
+    }
+
+    fn has_empty_param(&self) -> bool {
+        self.values().any(Value::is_empty)
+    }
+
+    /// Known to be NULL or empty text.
+    fn is_empty(&self) -> bool {
+        self.empty_literal
+            || (self.fallback == Fallback::Auto
+                && self.values().count() == 1
+                && self.has_empty_param())
+    }
+
+    /// Known to hold something other than NULL or empty text.
+    fn is_known(&self) -> bool {
+        self.fallback != Fallback::Enforced
+            && (self.bool_literal
+                || (self.values().next().is_some()
+                    && !self.has_empty_param()
+                    && !self.empty_literal))
+    }
+
+    /// The same operand as the other side of a multi-match check sees it.
+    fn auto(&self) -> Term {
+        Term {
+            fallback: Fallback::Auto,
+            ..self.clone()
+        }
+    }
+}
+
+/// What a join was registered for; the same key under the same parent is the same join.
+#[derive(Debug, Clone, PartialEq)]
+enum JoinKey {
+    Hop { link: Link, table: String },
+    Each { column: String },
+}
+
+#[derive(Debug, Clone)]
+struct JoinNode {
+    parent: Option<usize>,
+    key: JoinKey,
+    alias: String,
+    /// The json_each alias of back-relation lists.
+    each: Option<String>,
+    cond: Option<Box<Cond>>,
+}
+
+/// The LEFT JOINs one condition reads its related rows through. As in PocketBase, every
+/// mention of the same path (or `@collection` alias) reads the same joined row, and a row with
+/// nothing to join still gets one row of NULLs.
+struct Joins {
+    root: String,
+    nodes: Vec<JoinNode>,
+    /// Whether hops' conditions (the related collections' rules) apply.
+    with_conds: bool,
+}
+
+/// `json_each` over a column, a value that is not a JSON array counting as a one-item array.
+fn each_source(col: &str) -> String {
+    format!(
+        "json_each(CASE WHEN iif(json_valid({col}), json_type({col}) = 'array', FALSE) THEN {col} ELSE json_array({col}) END)"
+    )
+}
+
+/// The number of items of a JSON array column (a non-array non-empty value counts as one).
+fn array_length(col: &str) -> String {
+    format!(
+        "json_array_length(CASE WHEN iif(json_valid({col}), json_type({col}) = 'array', FALSE) THEN {col} ELSE (CASE WHEN {col} = '' OR {col} IS NULL THEN json_array() ELSE json_array({col}) END) END)"
+    )
+}
+
+impl Joins {
+    fn new(root: &str, with_conds: bool) -> Self {
+        Joins {
+            root: root.to_string(),
+            nodes: vec![],
+            with_conds,
+        }
+    }
+
+    fn find(&self, parent: Option<usize>, key: &JoinKey) -> Option<usize> {
+        self.nodes
+            .iter()
+            .position(|n| n.parent == parent && &n.key == key)
+    }
+
+    fn ensure(
+        &mut self,
+        sql: &mut Sql,
+        parent: Option<usize>,
+        key: JoinKey,
+        cond: Option<Box<Cond>>,
+    ) -> usize {
+        if let Some(i) = self.find(parent, &key) {
+            return i;
+        }
+        let list = matches!(
+            key,
+            JoinKey::Hop {
+                link: Link::Back { list: true, .. },
+                ..
+            }
+        );
+        let (alias, each) = match key {
+            JoinKey::Each { .. } => (sql.alias("_e"), None),
+            _ => (sql.alias("_t"), list.then(|| sql.alias("_e"))),
+        };
+        self.nodes.push(JoinNode {
+            parent,
+            key,
+            alias,
+            each,
+            cond: if self.with_conds { cond } else { None },
+        });
+        self.nodes.len() - 1
+    }
+
+    /// Registers the joins `path` reads through; returns the alias its leaf is read from.
+    fn register(&mut self, sql: &mut Sql, path: &Path) -> String {
+        let mut parent = None;
+        for hop in &path.hops {
+            if let Link::Forward { column, list: true } = &hop.link {
+                // The items of a relation list are the same join as `column:each`.
+                let key = JoinKey::Each {
+                    column: column.clone(),
+                };
+                parent = Some(self.ensure(sql, parent, key, None));
+            }
+            let key = JoinKey::Hop {
+                link: hop.link.clone(),
+                table: hop.table.clone(),
+            };
+            parent = Some(self.ensure(sql, parent, key, hop.cond.clone()));
+        }
+        if let Leaf::Each(column) = &path.leaf {
+            let key = JoinKey::Each {
+                column: column.clone(),
+            };
+            let node = self.ensure(sql, parent, key, None);
+            return self.nodes[node].alias.clone();
+        }
+        self.alias_of(parent)
+    }
+
+    fn alias_of(&self, node: Option<usize>) -> String {
+        node.map_or_else(|| self.root.clone(), |i| self.nodes[i].alias.clone())
+    }
+
+    /// `(SELECT 1) _x LEFT JOIN ...`: one row per combination of joined rows (at least one).
+    fn render_from(&self, sql: &mut Sql) -> Result<String, StoreError> {
+        let mut out = format!("(SELECT 1) {}", sql.alias("_x"));
+        for n in &self.nodes {
+            let p = self.alias_of(n.parent);
+            let a = &n.alias;
+            match &n.key {
+                JoinKey::Each { column } => {
+                    let col = format!("{p}.{}", quote(column)?);
+                    out.push_str(&format!(" LEFT JOIN {} {a}", each_source(&col)));
+                }
+                JoinKey::Hop { link, table } => {
+                    let t = quote(table)?;
+                    let e = n.each.as_deref().unwrap_or("_e");
+                    match link {
+                        Link::Forward {
+                            column,
+                            list: false,
+                        } => out.push_str(&format!(
+                            " LEFT JOIN {t} {a} ON {a}.\"id\" = {p}.{}",
+                            quote(column)?
+                        )),
+                        // The parent is the json_each join of the list.
+                        Link::Forward { list: true, .. } => {
+                            out.push_str(&format!(" LEFT JOIN {t} {a} ON {a}.\"id\" = {p}.value"))
+                        }
+                        Link::Back {
+                            column,
+                            list: false,
+                        } => out.push_str(&format!(
+                            " LEFT JOIN {t} {a} ON {a}.{} = {p}.\"id\"",
+                            quote(column)?
+                        )),
+                        Link::Back { column, list: true } => {
+                            let col = format!("{a}.{}", quote(column)?);
+                            out.push_str(&format!(
+                                " LEFT JOIN {t} {a} ON {p}.\"id\" IN (SELECT {e}.value FROM {} {e})",
+                                each_source(&col)
+                            ));
+                        }
+                        Link::All { .. } => out.push_str(&format!(" LEFT JOIN {t} {a}")),
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Calls `f` on every path an operand reads.
+fn operand_paths<'a>(o: &'a Operand, f: &mut dyn FnMut(&'a Path)) {
+    match o {
+        Operand::Value(_) => {}
+        Operand::Path(p) => f(p),
+        Operand::Lower(inner) => operand_paths(inner, f),
+        Operand::Strftime(args) => args.iter().for_each(|a| operand_paths(a, f)),
+        Operand::GeoDistance(args) => args.iter().for_each(|a| operand_paths(a, f)),
+    }
+}
+
+/// Calls `f` on every path a condition reads (not those of hops' own conditions).
+fn cond_paths<'a>(c: &'a Cond, f: &mut dyn FnMut(&'a Path)) {
+    match c {
+        Cond::True | Cond::False | Cond::IdIn(_) => {}
+        Cond::And(items) | Cond::Or(items) => items.iter().for_each(|i| cond_paths(i, f)),
+        Cond::Not(inner) => cond_paths(inner, f),
+        Cond::Cmp { left, right, .. } => {
+            operand_paths(left, f);
+            operand_paths(right, f);
+        }
+    }
+}
+
+fn needs_joins(c: &Cond) -> bool {
+    let mut any = false;
+    cond_paths(c, &mut |p| {
+        any |= !p.hops.is_empty() || matches!(p.leaf, Leaf::Each(_));
+    });
+    any
+}
+
+/// The path an all-of check ranges over, if the operand is multi-valued (`geoDistance()` never
+/// is: it matches when any combination does).
+fn multi_path(o: &Operand) -> Option<&Path> {
+    match o {
+        Operand::Path(p) if p.is_multi() => Some(p),
+        Operand::Lower(inner) => multi_path(inner),
+        Operand::Strftime(args) => args.iter().find_map(multi_path),
+        _ => None,
+    }
 }
 
 impl Sql {
@@ -62,131 +350,154 @@ impl Sql {
         format!("{prefix}{}", self.aliases)
     }
 
-    /// Renders a leaf of `alias` into an expression; `Each` only inside a chain.
-    fn leaf_expr(&mut self, alias: &str, leaf: &Leaf) -> Result<(String, Vec<Value>), StoreError> {
+    /// Writes a rendered operand.
+    fn put(&mut self, t: &Term) {
+        self.text.push_str(&t.sql);
+        self.params.extend(t.params.iter().map(|(v, _)| v.clone()));
+    }
+
+    /// A leaf of the row at `alias`, as SQL.
+    fn leaf_term(&mut self, alias: &str, leaf: &Leaf) -> Result<Term, StoreError> {
         Ok(match leaf {
-            Leaf::Column(c) => (format!("{alias}.{}", quote(c)?), vec![]),
-            Leaf::JsonPath(c, keys) => (
-                format!("json_extract({alias}.{}, ?)", quote(c)?),
-                vec![Value::Text(json_path(keys))],
-            ),
-            Leaf::Length(c) => (
-                format!(
-                    "json_array_length({})",
-                    as_array(&format!("{alias}.{}", quote(c)?))
-                ),
+            Leaf::Column(c) => Term::expr(format!("{alias}.{}", quote(c)?), vec![], Fallback::Auto),
+            Leaf::JsonPath(c, keys) => {
+                let col = format!("{alias}.{}", quote(c)?);
+                let mut wrapped = vec!["pb".to_string()];
+                wrapped.extend(keys.iter().cloned());
+                Term::expr(
+                    format!("(CASE WHEN json_valid({col}) THEN json_extract({col}, ?) ELSE json_extract(json_object('pb', {col}), ?) END)"),
+                    vec![
+                        (Value::Text(json_path(keys)), false),
+                        (Value::Text(json_path(&wrapped)), false),
+                    ],
+                    Fallback::Disabled,
+                )
+            }
+            Leaf::Length(c) => Term::expr(
+                array_length(&format!("{alias}.{}", quote(c)?)),
                 vec![],
+                Fallback::Auto,
             ),
-            Leaf::Each(c) => (format!("{alias}.{}", quote(c)?), vec![]),
+            // `alias` is the json_each join of the items.
+            Leaf::Each(_) => Term::expr(format!("{alias}.value"), vec![], Fallback::Auto),
         })
     }
 
-    /// A single-valued path as a scalar expression (nested subqueries through relations).
-    fn scalar_path(&mut self, alias: &str, path: &Path) -> Result<(), StoreError> {
-        match path.hops.split_first() {
-            None => {
-                let (e, params) = self.leaf_expr(alias, &path.leaf)?;
-                self.push_with_params(&e, params);
+    /// Renders an operand reading its paths through `joins` (which must have them registered).
+    fn term(&mut self, o: &Operand, joins: &mut Joins) -> Result<Term, StoreError> {
+        Ok(match o {
+            Operand::Value(v) => Term::value(v),
+            Operand::Path(p) => {
+                let alias = joins.register(self, p);
+                self.leaf_term(&alias, &p.leaf)?
             }
-            Some((hop, rest)) => {
-                let t = self.alias("_t");
-                self.text.push_str("(SELECT ");
-                self.scalar_path(
-                    &t,
-                    &Path {
-                        hops: rest.to_vec(),
-                        leaf: path.leaf.clone(),
-                    },
-                )?;
-                let join = match &hop.column {
-                    Some(c) => format!("{t}.\"id\" = {alias}.{}", quote(c)?),
-                    None => "1".to_string(),
-                };
-                self.text
-                    .push_str(&format!(" FROM {} {t} WHERE {join}", quote(&hop.table)?));
-                if let Some(c) = &hop.cond {
-                    self.text.push_str(" AND ");
-                    self.cond(&t, c)?;
+            Operand::Lower(inner) => {
+                let t = self.term(inner, joins)?;
+                Term {
+                    sql: format!("LOWER({})", t.sql),
+                    empty_literal: false,
+                    bool_literal: false,
+                    ..t
                 }
-                self.text.push_str(" LIMIT 1)");
             }
+            Operand::Strftime(args) => {
+                let mut sqls = vec![];
+                let mut params = vec![];
+                for a in args {
+                    let t = self.term(a, joins)?;
+                    sqls.push(t.sql);
+                    params.extend(t.params);
+                }
+                Term::expr(
+                    format!("strftime({})", sqls.join(", ")),
+                    params,
+                    Fallback::Enforced,
+                )
+            }
+            Operand::GeoDistance(args) => {
+                let [lon_a, lat_a, lon_b, lat_b] = &**args;
+                let lon_a = self.term(lon_a, joins)?;
+                let lat_a = self.term(lat_a, joins)?;
+                let lon_b = self.term(lon_b, joins)?;
+                let lat_b = self.term(lat_b, joins)?;
+                // Written in the order the parameters are bound.
+                let parts = [
+                    ("(6371 * acos(cos(radians(", &lat_a),
+                    (")) * cos(radians(", &lat_b),
+                    (")) * cos(radians(", &lon_b),
+                    (") - radians(", &lon_a),
+                    (")) + sin(radians(", &lat_a),
+                    (")) * sin(radians(", &lat_b),
+                ];
+                let mut sql = String::new();
+                let mut params = vec![];
+                for (text, t) in parts {
+                    sql.push_str(text);
+                    sql.push_str(&t.sql);
+                    params.extend(t.params.iter().cloned());
+                }
+                sql.push_str("))))");
+                Term::expr(sql, params, Fallback::Disabled)
+            }
+        })
+    }
+
+    /// Renders a condition on the row at `root`. Conditions reading related rows are evaluated
+    /// as PocketBase does: over the LEFT JOINs of every relation they mention (one shared join
+    /// per path), true when some combination of joined rows makes them true; a comparison
+    /// without `?` on a multi-valued operand must also hold for every one of its items.
+    pub fn cond(&mut self, root: &str, c: &Cond) -> Result<(), StoreError> {
+        let items: Vec<&Cond> = match c {
+            Cond::And(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        let (joined, plain): (Vec<&Cond>, Vec<&Cond>) =
+            items.into_iter().partition(|c| needs_joins(c));
+        if joined.is_empty() {
+            let mut none = Joins::new(root, false);
+            return self.expr(c, &mut none);
         }
+        self.text.push('(');
+        for item in &plain {
+            let mut none = Joins::new(root, false);
+            self.expr(item, &mut none)?;
+            self.text.push_str(" AND ");
+        }
+        let mut joins = Joins::new(root, true);
+        for item in &joined {
+            cond_paths(item, &mut |p| {
+                joins.register(self, p);
+            });
+        }
+        let from = joins.render_from(self)?;
+        self.text
+            .push_str(&format!("EXISTS (SELECT 1 FROM {from} WHERE "));
+        for (i, item) in joined.iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(" AND ");
+            }
+            self.expr(item, &mut joins)?;
+        }
+        // The related collections' rules hold for every row joined (PocketBase adds them once
+        // per join, next to the whole condition); a missing related row passes.
+        let guarded: Vec<(String, Box<Cond>)> = joins
+            .nodes
+            .iter()
+            .filter_map(|n| n.cond.clone().map(|c| (n.alias.clone(), c)))
+            .collect();
+        for (alias, rule) in guarded {
+            self.text.push_str(&format!(
+                " AND ({alias}.\"id\" = '' OR {alias}.\"id\" IS NULL OR "
+            ));
+            self.cond(&alias, &rule)?;
+            self.text.push(')');
+        }
+        self.text.push_str("))");
         Ok(())
     }
 
-    /// Renders a condition on its own, sharing this query's alias numbering.
-    fn fragment(&mut self, root: &str, c: &Cond) -> Result<(String, Vec<Value>), StoreError> {
-        let mut sub = Sql {
-            aliases: self.aliases,
-            ..Sql::default()
-        };
-        sub.cond(root, c)?;
-        self.aliases = sub.aliases;
-        Ok((sub.text, sub.params))
-    }
-
-    /// Splices an expression containing `?` placeholders with their parameters.
-    fn push_with_params(&mut self, expr: &str, params: Vec<Value>) {
-        self.text.push_str(expr);
-        self.params.extend(params);
-    }
-
-    /// A multi-valued path as FROM items, join conditions and a leaf expression (whose
-    /// parameters are bound wherever the leaf is written).
-    fn chain(&mut self, root: &str, path: &Path) -> Result<Chain, StoreError> {
-        let mut leaf_params = vec![];
-        let mut from = vec![];
-        let mut conds = vec![];
-        let mut prev = root.to_string();
-        for hop in &path.hops {
-            let t = self.alias("_t");
-            let Some(column) = &hop.column else {
-                from.push(format!("{} {t}", quote(&hop.table)?));
-                if let Some(c) = &hop.cond {
-                    conds.push(self.fragment(&t, c)?);
-                }
-                prev = t;
-                continue;
-            };
-            let col = format!("{prev}.{}", quote(column)?);
-            if hop.multi {
-                let j = self.alias("_j");
-                from.push(format!("json_each({}) {j}", as_array(&col)));
-                from.push(format!("{} {t}", quote(&hop.table)?));
-                conds.push((format!("{t}.\"id\" = {j}.value"), vec![]));
-            } else {
-                from.push(format!("{} {t}", quote(&hop.table)?));
-                conds.push((format!("{t}.\"id\" = {col}"), vec![]));
-            }
-            if let Some(c) = &hop.cond {
-                conds.push(self.fragment(&t, c)?);
-            }
-            prev = t;
-        }
-        let leaf = match &path.leaf {
-            Leaf::Each(c) => {
-                let j = self.alias("_j");
-                from.push(format!(
-                    "json_each({}) {j}",
-                    as_array(&format!("{prev}.{}", quote(c)?))
-                ));
-                format!("{j}.value")
-            }
-            other => {
-                let (e, params) = self.leaf_expr(&prev, other)?;
-                leaf_params.extend(params);
-                e
-            }
-        };
-        Ok(Chain {
-            from,
-            conds,
-            leaf,
-            leaf_params,
-        })
-    }
-
-    pub fn cond(&mut self, root: &str, c: &Cond) -> Result<(), StoreError> {
+    /// A condition whose paths read through `joins`.
+    fn expr(&mut self, c: &Cond, joins: &mut Joins) -> Result<(), StoreError> {
         match c {
             Cond::True => self.text.push('1'),
             Cond::False => self.text.push('0'),
@@ -206,13 +517,13 @@ impl Sql {
                     if i > 0 {
                         self.text.push_str(sep);
                     }
-                    self.cond(root, item)?;
+                    self.expr(item, joins)?;
                 }
                 self.text.push(')');
             }
             Cond::Not(inner) => {
                 self.text.push_str("NOT (");
-                self.cond(root, inner)?;
+                self.expr(inner, joins)?;
                 self.text.push(')');
             }
             Cond::Cmp {
@@ -220,13 +531,13 @@ impl Sql {
                 op,
                 right,
                 any,
-            } => self.comparison(root, left, *op, right, *any)?,
+            } => self.comparison(left, *op, right, *any, joins)?,
             Cond::IdIn(ids) => {
                 if ids.is_empty() {
                     self.text.push('0');
                     return Ok(());
                 }
-                self.text.push_str(&format!("{root}.\"id\" IN ("));
+                self.text.push_str(&format!("{}.\"id\" IN (", joins.root));
                 for (i, id) in ids.iter().enumerate() {
                     if i > 0 {
                         self.text.push_str(", ");
@@ -241,187 +552,106 @@ impl Sql {
 
     fn comparison(
         &mut self,
-        root: &str,
         left: &Operand,
         op: CmpOp,
         right: &Operand,
         any: bool,
+        joins: &mut Joins,
     ) -> Result<(), StoreError> {
-        let lm = multi_path(left);
-        let rm = multi_path(right);
-        if lm.is_none() && rm.is_none() {
-            return self.simple_cmp(root, left, op, right, &Substitute::default());
-        }
-        // Each multi-valued operand ranges over its items, or over one NULL when it has none
-        // (the rows PocketBase's LEFT JOINs produce).
-        let mut chains: [Option<Chain>; 2] = [None, None];
-        for (slot, p) in chains.iter_mut().zip([lm, rm]) {
-            if let Some(p) = p {
-                *slot = Some(self.chain(root, p)?);
-            }
-        }
-        let [l, r] = &chains;
-        let null = || Some(("NULL".to_string(), vec![]));
-        let leaf = |c: &Option<Chain>| c.as_ref().map(|c| (c.leaf.clone(), c.leaf_params.clone()));
-        let mut cases: Vec<(Vec<&Chain>, Substitute)> = vec![];
-        if let (Some(lc), Some(rc)) = (l, r) {
-            cases.push((
-                vec![lc, rc],
-                Substitute {
-                    left: leaf(l),
-                    right: leaf(r),
-                },
-            ));
-        }
-        if let Some(lc) = l {
-            cases.push((
-                vec![lc],
-                Substitute {
-                    left: leaf(l),
-                    right: r.as_ref().and_then(|_| null()),
-                },
-            ));
-        }
-        if let Some(rc) = r {
-            cases.push((
-                vec![rc],
-                Substitute {
-                    left: l.as_ref().and_then(|_| null()),
-                    right: leaf(r),
-                },
-            ));
-        }
-        let nulls = Substitute {
-            left: l.as_ref().and_then(|_| null()),
-            right: r.as_ref().and_then(|_| null()),
+        let l = self.term(left, joins)?;
+        let r = self.term(right, joins)?;
+        let (lm, rm) = if any {
+            (None, None)
+        } else {
+            (multi_path(left), multi_path(right))
         };
-        self.text.push_str("(CASE");
-        for (used, subst) in &cases {
-            self.text.push_str(" WHEN ");
-            for (i, c) in used.iter().enumerate() {
-                if i > 0 {
-                    self.text.push_str(" AND ");
-                }
-                self.text.push_str("EXISTS (");
-                self.items(&[c])?;
-                self.text.push(')');
-            }
-            self.text.push_str(if any {
-                " THEN EXISTS ("
-            } else {
-                " THEN NOT EXISTS ("
-            });
-            let has_where = self.items(used)?;
-            self.text
-                .push_str(if has_where { " AND " } else { " WHERE " });
-            if any {
-                self.simple_cmp(root, left, op, right, subst)?;
-            } else {
-                self.text.push_str("NOT IFNULL(");
-                self.simple_cmp(root, left, op, right, subst)?;
-                self.text.push_str(", 0)");
-            }
-            self.text.push(')');
+        if lm.is_none() && rm.is_none() {
+            return self.simple_cmp(&l, op, &r);
         }
-        self.text.push_str(" ELSE IFNULL(");
-        self.simple_cmp(root, left, op, right, &nulls)?;
-        self.text.push_str(", 0) END)");
+        self.text.push('(');
+        self.simple_cmp(&l, op, &r)?;
+        self.text.push_str(" AND NOT EXISTS (SELECT 1 FROM ");
+        let root = joins.root.clone();
+        // Every item of the multi-valued side(s), each read through joins of its own.
+        let side = |sql: &mut Sql, o: &Operand| -> Result<String, StoreError> {
+            let mut own = Joins::new(&root, false);
+            let t = sql.term(o, &mut own)?;
+            let from = own.render_from(sql)?;
+            let alias = sql.alias("_m");
+            sql.text.push_str("(SELECT ");
+            sql.put(&t);
+            sql.text.push_str(&format!(" AS v FROM {from}) {alias}"));
+            Ok(alias)
+        };
+        let (li, ri) = match (lm, rm) {
+            (Some(_), Some(_)) => {
+                let la = side(self, left)?;
+                self.text.push_str(" LEFT JOIN ");
+                let ra = side(self, right)?;
+                (Term::item(&la, l.fallback), Term::item(&ra, r.fallback))
+            }
+            (Some(_), None) => {
+                let la = side(self, left)?;
+                (Term::item(&la, l.fallback), r.auto())
+            }
+            _ => {
+                let ra = side(self, right)?;
+                (l.auto(), Term::item(&ra, r.fallback))
+            }
+        };
+        self.text.push_str(" WHERE NOT (");
+        self.simple_cmp(&li, op, &ri)?;
+        self.text.push_str(")))");
         Ok(())
     }
 
-    /// `SELECT 1 FROM <items of the chains> [WHERE <their joins>]`; true when a WHERE was written.
-    fn items(&mut self, chains: &[&Chain]) -> Result<bool, StoreError> {
-        let from: Vec<&str> = chains
-            .iter()
-            .flat_map(|c| c.from.iter().map(String::as_str))
-            .collect();
-        self.text
-            .push_str(&format!("SELECT 1 FROM {}", from.join(", ")));
-        let mut first = true;
-        for (text, params) in chains.iter().flat_map(|c| c.conds.iter()) {
-            self.text.push_str(if first { " WHERE " } else { " AND " });
-            self.push_with_params(text, params.clone());
-            first = false;
-        }
-        Ok(!first)
-    }
-
-    fn operand(
-        &mut self,
-        root: &str,
-        o: &Operand,
-        slot: Option<&(String, Vec<Value>)>,
-    ) -> Result<(), StoreError> {
-        match o {
-            Operand::Value(v) => self.bind(v.clone()),
-            Operand::Path(p) => match slot {
-                Some((expr, params)) if p.is_multi() => self.push_with_params(expr, params.clone()),
-                _ => self.scalar_path(root, p)?,
-            },
-            Operand::Lower(inner) => {
-                self.text.push_str("LOWER(");
-                self.operand(root, inner, slot)?;
-                self.text.push(')');
-            }
-            Operand::Strftime(format, value) => {
-                self.text.push_str("strftime(");
-                self.operand(root, format, slot)?;
-                self.text.push_str(", ");
-                self.operand(root, value, slot)?;
-                self.text.push(')');
-            }
-        }
-        Ok(())
-    }
-
-    fn simple_cmp(
-        &mut self,
-        root: &str,
-        left: &Operand,
-        op: CmpOp,
-        right: &Operand,
-        subst: &Substitute,
-    ) -> Result<(), StoreError> {
-        let l_empty = matches!(left, Operand::Value(v) if v.is_empty());
-        let r_empty = matches!(right, Operand::Value(v) if v.is_empty());
-        let l_known = matches!(left, Operand::Value(v) if !v.is_empty());
-        let r_known = matches!(right, Operand::Value(v) if !v.is_empty());
-        let sl = subst.left.as_ref();
-        let sr = subst.right.as_ref();
+    /// One comparison of two rendered operands, with PocketBase's empty-versus-NULL rules.
+    fn simple_cmp(&mut self, l: &Term, op: CmpOp, r: &Term) -> Result<(), StoreError> {
+        let empty = Term::expr("''".into(), vec![], Fallback::Auto);
         match op {
-            CmpOp::Eq | CmpOp::Neq if is_json(left) || is_json(right) => {
-                // JSON values compare as they are (PocketBase: no '' for missing keys).
-                self.operand(root, left, sl)?;
-                self.text
-                    .push_str(if op == CmpOp::Eq { " IS " } else { " IS NOT " });
-                self.operand(root, right, sr)?;
-            }
             CmpOp::Eq | CmpOp::Neq => {
                 let eq = op == CmpOp::Eq;
-                if l_empty && r_empty {
+                let (op_sql, concat, null_sql) = if eq {
+                    (" = ", " OR ", " IS NULL")
+                } else {
+                    (" IS NOT ", " AND ", " IS NOT NULL")
+                };
+                if l.fallback == Fallback::Disabled || r.fallback == Fallback::Disabled {
+                    self.put(l);
+                    self.text.push_str(if eq { " IS " } else { " IS NOT " });
+                    self.put(r);
+                    return Ok(());
+                }
+                let (le, re) = (l.is_empty(), r.is_empty());
+                if le && re {
                     self.text.push_str(if eq { "1" } else { "0" });
-                } else if l_known || r_known {
-                    self.operand(root, left, sl)?;
-                    self.text.push_str(if eq { " = " } else { " IS NOT " });
-                    self.operand(root, right, sr)?;
-                } else if l_empty || r_empty {
-                    let (o, s) = if l_empty { (right, sr) } else { (left, sl) };
+                } else if l.is_known() || r.is_known() {
+                    self.put(if le { &empty } else { l });
+                    self.text.push_str(op_sql);
+                    self.put(if re { &empty } else { r });
+                } else if le || re {
+                    let o = if le { r } else { l };
                     self.text.push('(');
-                    self.operand(root, o, s)?;
-                    self.text
-                        .push_str(if eq { " = '' OR " } else { " != '' AND " });
-                    self.operand(root, o, s)?;
-                    self.text
-                        .push_str(if eq { " IS NULL)" } else { " IS NOT NULL)" });
+                    if le {
+                        self.text.push_str("''");
+                        self.text.push_str(op_sql);
+                        self.put(o);
+                    } else {
+                        self.put(o);
+                        self.text.push_str(op_sql);
+                        self.text.push_str("''");
+                    }
+                    self.text.push_str(concat);
+                    self.put(o);
+                    self.text.push_str(null_sql);
+                    self.text.push(')');
                 } else {
                     self.text.push_str("COALESCE(");
-                    self.operand(root, left, sl)?;
-                    self.text.push_str(if eq {
-                        ", '') = COALESCE("
-                    } else {
-                        ", '') IS NOT COALESCE("
-                    });
-                    self.operand(root, right, sr)?;
+                    self.put(l);
+                    self.text.push_str(", '')");
+                    self.text.push_str(op_sql);
+                    self.text.push_str("COALESCE(");
+                    self.put(r);
                     self.text.push_str(", '')");
                 }
             }
@@ -432,28 +662,97 @@ impl Sql {
                     CmpOp::Lt => " < ",
                     _ => " <= ",
                 };
-                self.operand(root, left, sl)?;
+                self.put(l);
                 self.text.push_str(sym);
-                self.operand(root, right, sr)?;
+                self.put(r);
             }
             CmpOp::Like | CmpOp::NotLike => {
-                self.operand(root, left, sl)?;
+                self.put(l);
                 self.text.push_str(if op == CmpOp::Like {
                     " LIKE "
                 } else {
                     " NOT LIKE "
                 });
-                match right {
-                    Operand::Value(v) => self.bind(like_pattern(v)),
-                    other => {
-                        self.text.push_str("('%' || ");
-                        self.operand(root, other, sr)?;
-                        self.text.push_str(" || '%')");
-                    }
+                if r.values().next().is_none() {
+                    // Another column (or a literal): "contains".
+                    self.text.push_str("('%' || ");
+                    self.put(r);
+                    self.text.push_str(" || '%')");
+                } else {
+                    self.text.push_str(&r.sql);
+                    self.params.extend(r.params.iter().map(|(v, value)| {
+                        if *value {
+                            like_pattern(v)
+                        } else {
+                            v.clone()
+                        }
+                    }));
                 }
                 self.text.push_str(" ESCAPE '\\'");
             }
         }
+        Ok(())
+    }
+
+    /// A path as one value for sorting: through relations to the first related row (in stored
+    /// order), the first item of a list.
+    fn scalar_path(&mut self, alias: &str, path: &Path) -> Result<(), StoreError> {
+        let Some((hop, rest)) = path.hops.split_first() else {
+            if let Leaf::Each(c) = &path.leaf {
+                let e = self.alias("_e");
+                let col = format!("{alias}.{}", quote(c)?);
+                self.text.push_str(&format!(
+                    "(SELECT {e}.value FROM {} {e} LIMIT 1)",
+                    each_source(&col)
+                ));
+                return Ok(());
+            }
+            let t = self.leaf_term(alias, &path.leaf)?;
+            self.put(&t);
+            return Ok(());
+        };
+        let t = self.alias("_t");
+        let e = self.alias("_e");
+        let table = quote(&hop.table)?;
+        self.text.push_str("(SELECT ");
+        self.scalar_path(
+            &t,
+            &Path {
+                hops: rest.to_vec(),
+                leaf: path.leaf.clone(),
+            },
+        )?;
+        let from = match &hop.link {
+            Link::Forward {
+                column,
+                list: false,
+            } => format!(
+                " FROM {table} {t} WHERE {t}.\"id\" = {alias}.{}",
+                quote(column)?
+            ),
+            Link::Forward { column, list: true } => format!(
+                " FROM {} {e} JOIN {table} {t} ON {t}.\"id\" = {e}.value WHERE 1",
+                each_source(&format!("{alias}.{}", quote(column)?))
+            ),
+            Link::Back {
+                column,
+                list: false,
+            } => format!(
+                " FROM {table} {t} WHERE {t}.{} = {alias}.\"id\"",
+                quote(column)?
+            ),
+            Link::Back { column, list: true } => format!(
+                " FROM {table} {t} WHERE {alias}.\"id\" IN (SELECT {e}.value FROM {} {e})",
+                each_source(&format!("{t}.{}", quote(column)?))
+            ),
+            Link::All { .. } => format!(" FROM {table} {t} WHERE 1"),
+        };
+        self.text.push_str(&from);
+        if let Some(c) = &hop.cond {
+            self.text.push_str(" AND ");
+            self.cond(&t, c)?;
+        }
+        self.text.push_str(" LIMIT 1)");
         Ok(())
     }
 
@@ -512,6 +811,25 @@ impl Sql {
         Ok(())
     }
 
+    /// A sort key: paths through relations or lists sort by their first value.
+    fn sort_operand(&mut self, o: &Operand) -> Result<(), StoreError> {
+        match o {
+            Operand::Path(p) => self.scalar_path("_r", p),
+            Operand::Lower(inner) => {
+                self.text.push_str("LOWER(");
+                self.sort_operand(inner)?;
+                self.text.push(')');
+                Ok(())
+            }
+            other => {
+                let mut none = Joins::new("_r", false);
+                let t = self.term(other, &mut none)?;
+                self.put(&t);
+                Ok(())
+            }
+        }
+    }
+
     fn order(&mut self, sort: &[SortKey]) -> Result<(), StoreError> {
         for (i, key) in sort.iter().enumerate() {
             self.text.push_str(if i == 0 { " ORDER BY " } else { ", " });
@@ -523,35 +841,12 @@ impl Sql {
                     "_r.rowid ASC"
                 }),
                 SortKey::By { operand, desc } => {
-                    self.operand("_r", operand, None)?;
+                    self.sort_operand(operand)?;
                     self.text.push_str(if *desc { " DESC" } else { " ASC" });
                 }
             }
         }
         Ok(())
-    }
-}
-
-#[derive(Default)]
-struct Substitute {
-    left: Option<(String, Vec<Value>)>,
-    right: Option<(String, Vec<Value>)>,
-}
-
-fn multi_path(o: &Operand) -> Option<&Path> {
-    match o {
-        Operand::Path(p) if p.is_multi() => Some(p),
-        Operand::Lower(inner) => multi_path(inner),
-        Operand::Strftime(format, value) => multi_path(format).or_else(|| multi_path(value)),
-        _ => None,
-    }
-}
-
-fn is_json(o: &Operand) -> bool {
-    match o {
-        Operand::Path(p) => matches!(p.leaf, Leaf::JsonPath(..)),
-        Operand::Lower(inner) => is_json(inner),
-        Operand::Value(_) | Operand::Strftime(..) => false,
     }
 }
 
