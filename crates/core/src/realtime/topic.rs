@@ -58,7 +58,13 @@ impl Subscription {
             Some((p, o)) => (p, Some(o)),
             None => (raw, None),
         };
-        let (collection, record) = path.split_once('/').ok_or_else(invalid)?;
+        let (collection, record) = match path.split_once('/') {
+            Some(parts) => parts,
+            // Server topics (`@oauth2`, where the OAuth2 redirect answers) name no collection,
+            // so no record event ever matches them.
+            None if path.len() > 1 && path.starts_with('@') => (path, "*"),
+            None => return Err(invalid()),
+        };
         if collection.is_empty() || record.is_empty() || record.contains('/') {
             return Err(invalid());
         }

@@ -333,3 +333,86 @@ async fn client_secrets_are_kept_and_never_shown() {
     ])
     .await;
 }
+
+/// Reads SSE frames until one carries `event:{name}`; its data. None after `wait`.
+async fn sse_event(
+    resp: &mut reqwest::Response,
+    buf: &mut String,
+    name: &str,
+    wait: std::time::Duration,
+) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let field = |key: &str| {
+                frame
+                    .lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .unwrap_or("")
+                    .to_string()
+            };
+            if field("event:") == name {
+                return serde_json::from_str(&field("data:")).ok();
+            }
+        }
+        match tokio::time::timeout_at(deadline, resp.chunk()).await {
+            Ok(Ok(Some(bytes))) => buf.push_str(&String::from_utf8_lossy(&bytes)),
+            _ => return None,
+        }
+    }
+}
+
+/// The SDK's all-in-one flow: it waits on the realtime topic `@oauth2` while the browser goes
+/// to the provider, and the provider's redirect to `/api/oauth2-redirect` hands it the code.
+#[tokio::test]
+async fn the_redirect_reaches_the_waiting_client() {
+    let app = TestApp::spawn().await;
+    let wait = std::time::Duration::from_secs(5);
+    let mut stream = reqwest::Client::new()
+        .get(app.url("/api/realtime"))
+        .send()
+        .await
+        .expect("connect");
+    let mut buf = String::new();
+    let connect = sse_event(&mut stream, &mut buf, "PB_CONNECT", wait)
+        .await
+        .expect("PB_CONNECT");
+    let client_id = connect["clientId"].as_str().expect("clientId").to_string();
+    let (status, body) = app
+        .post(
+            "/api/realtime",
+            None,
+            json!({"clientId": client_id, "subscriptions": ["@oauth2"]}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let redirect = |code: &str| {
+        browser
+            .get(app.url(&format!(
+                "/api/oauth2-redirect?state={client_id}&code={code}"
+            )))
+            .send()
+    };
+    let resp = redirect("the-code").await.expect("redirect");
+    assert_eq!(resp.status().as_u16(), 307);
+    assert_eq!(
+        resp.headers()["location"],
+        "../_/#/auth/oauth2-redirect-success"
+    );
+    let message = sse_event(&mut stream, &mut buf, "@oauth2", wait)
+        .await
+        .expect("an @oauth2 message");
+    assert_fragment(&message, &json!({"state": client_id, "code": "the-code"}));
+    // The subscription served its one purpose.
+    let again = redirect("another").await.expect("redirect");
+    assert_eq!(
+        again.headers()["location"],
+        "../_/#/auth/oauth2-redirect-failure"
+    );
+}
