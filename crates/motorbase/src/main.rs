@@ -3,6 +3,11 @@
 
 mod cli;
 
+/// mimalloc returns freed memory to the system promptly (each argon2 hash briefly holds 19 MiB)
+/// and allocates faster than the system allocator under many small JSON allocations.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {

@@ -37,28 +37,58 @@ pub fn verify(password: &str, stored: &str) -> bool {
     }
 }
 
-/// Each argon2id hash holds 19 MiB while it runs: a burst of sign-ins (or a batch of signups)
-/// must queue for a few slots, not allocate gigabytes at once.
-static HASH_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// A few long-lived threads do all hashing. Each argon2id hash holds 19 MiB while it runs; on
+/// fixed threads that memory is reused hash after hash, where short-lived blocking threads
+/// would each keep their own copy (and a burst would allocate gigabytes at once).
+fn hashers() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<HashJob>> {
+    static POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+        for i in 0..threads {
+            let rx = rx.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("motorbase-hash-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+        }
+        std::sync::Mutex::new(tx)
+    })
+}
+
+/// Runs `f` on the hashing threads.
+async fn on_hasher<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: HashJob = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    hashers()
+        .lock()
+        .map_err(|_| CoreError::Internal("hashing pool poisoned".into()))?
+        .send(job)
+        .map_err(|_| CoreError::Internal("hashing pool stopped".into()))?;
+    rx.await.map_err(|_| CoreError::Internal("hashing job lost".into()))
+}
 
 /// Hashing is slow on purpose; keep it off the async runtime's worker threads.
 pub async fn hash_blocking(password: String) -> Result<String> {
-    let _slot = HASH_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(move || hash(&password))
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?
+    on_hasher(move || hash(&password)).await?
 }
 
 pub async fn verify_blocking(password: String, stored: String) -> bool {
-    let Ok(_slot) = HASH_SLOTS.acquire().await else {
-        return false;
-    };
-    tokio::task::spawn_blocking(move || verify(&password, &stored))
-        .await
-        .unwrap_or(false)
+    on_hasher(move || verify(&password, &stored)).await.unwrap_or(false)
 }
 
 #[cfg(test)]
