@@ -143,12 +143,15 @@ pub async fn sign_in_with_meta(
         collection: c.clone(),
         record: full.clone(),
     });
-    let record = motorbase_core::records::to_public(c, full, &ctx);
-    let mut answer = json!({"token": token, "record": record});
+    let record = motorbase_core::auth::respond::present(&state.backend, c, full, &ctx).await?;
+    let mut answer = Map::new();
+    answer.insert("token".into(), Value::String(token));
+    answer.insert("record".into(), record);
     if let Some(m) = meta {
-        answer["meta"] = m;
+        answer.insert("meta".into(), m);
     }
-    Ok(Json(answer))
+    motorbase_core::auth::respond::pick_fields(&mut answer, &ctx);
+    Ok(Json(Value::Object(answer)))
 }
 
 /// Where a request came from (the address as the rate limits read it, and the user agent),

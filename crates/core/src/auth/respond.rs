@@ -96,3 +96,38 @@ pub async fn finish(
     }
     Ok(token)
 }
+
+/// The signed-in record as its owner sees it, with the request's `expand` applied (the record
+/// itself is shown whatever its view rule; expanded relations follow theirs). `fields` applies
+/// to the whole answer, see [`pick_fields`].
+pub async fn present(
+    backend: &Backend,
+    c: &Arc<Collection>,
+    full: Map<String, Json>,
+    ctx: &RequestCtx,
+) -> Result<Json> {
+    let param = |k: &str| {
+        ctx.query
+            .get(k)
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let expand = param("expand");
+    let (schema, ctx, c) = (backend.schema(), ctx.clone(), c.clone());
+    backend
+        .store
+        .read(move |r| -> Result<Json> {
+            crate::records::output(r, &schema, &ctx, &c, full, &expand, "")
+        })
+        .await
+}
+
+/// Applies the request's `fields` to a whole auth answer (`token`, `record.email`...), as
+/// PocketBase does.
+pub fn pick_fields(answer: &mut Map<String, Json>, ctx: &RequestCtx) {
+    let spec = ctx.query.get("fields").and_then(Json::as_str).unwrap_or("");
+    if let Some(picker) = crate::records::FieldsPicker::parse(spec) {
+        picker.apply(answer);
+    }
+}

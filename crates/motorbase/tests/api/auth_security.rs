@@ -309,3 +309,54 @@ async fn superusers_only_from_their_addresses() {
     ])
     .await;
 }
+
+#[tokio::test]
+async fn sign_in_answers_with_expand_and_fields() {
+    let app = TestApp::spawn().await;
+    let teams = app
+        .create_collection(
+            json!({"name": "teams", "type": "base", "listRule": "", "viewRule": "",
+                                  "fields": [{"name": "title", "type": "text"}]}),
+        )
+        .await;
+    app.create_collection(json!({
+        "name": "members", "type": "auth",
+        "fields": [{"name": "team", "type": "relation", "collectionId": teams["id"], "maxSelect": 1}]
+    }))
+    .await;
+    let team = app.create_record("teams", json!({"title": "Blue"})).await;
+    app.create_record(
+        "members",
+        json!({"email": "val@example.com", "password": "Password123",
+               "passwordConfirm": "Password123", "team": team["id"]}),
+    )
+    .await;
+    let creds = json!({"identity": "val@example.com", "password": "Password123"});
+    app.run(&[
+        Case::post(
+            "expand",
+            "/api/collections/members/auth-with-password?expand=team",
+            creds.clone(),
+        )
+        .expect(
+            200,
+            json!({"record": {"email": "val@example.com",
+                                           "expand": {"team": {"title": "Blue"}}}}),
+        )
+        .absent(&["password", "tokenKey"]),
+        Case::post(
+            "fields pick from the whole answer",
+            "/api/collections/members/auth-with-password?fields=id,email",
+            creds.clone(),
+        )
+        .expect(200, json!({})),
+        Case::post(
+            "nested fields",
+            "/api/collections/members/auth-with-password?fields=token,record.email",
+            creds,
+        )
+        .expect(200, json!({"record": {"email": "val@example.com"}}))
+        .absent(&["verified", "team", "id"]),
+    ])
+    .await;
+}
