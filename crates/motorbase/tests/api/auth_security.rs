@@ -360,3 +360,60 @@ async fn sign_in_answers_with_expand_and_fields() {
     ])
     .await;
 }
+
+#[tokio::test]
+async fn a_new_password_or_secret_ends_every_session() {
+    let app = TestApp::spawn().await;
+    let su = app.superuser_token().await;
+    let (id, first) = app.create_user("wes@example.com", "Password123").await;
+    let second = app
+        .auth_with_password("users", "wes@example.com", "Password123")
+        .await;
+    let refresh = "/api/collections/users/auth-refresh";
+    app.run(&[Case::post("a session works", refresh, json!({}))
+        .token(&second)
+        .status(200)])
+        .await;
+    // The owner changes the password from one session...
+    let (status, body) = app
+        .patch(
+            &format!("/api/collections/users/records/{id}"),
+            Some(&first),
+            json!({"oldPassword": "Password123", "password": "Password456",
+                   "passwordConfirm": "Password456"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // ...and every session, that one included, has ended.
+    app.run(&[
+        Case::post("first session", refresh, json!({}))
+            .token(&first)
+            .status(401),
+        Case::post("second session", refresh, json!({}))
+            .token(&second)
+            .status(401),
+    ])
+    .await;
+    // A new auth token secret for the collection ends everyone's sessions.
+    let third = app
+        .auth_with_password("users", "wes@example.com", "Password456")
+        .await;
+    let (status, body) = app
+        .patch(
+            "/api/collections/users",
+            Some(&su),
+            json!({"authToken": {"secret": "a-brand-new-secret-of-at-least-thirty-chars"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.run(&[
+        Case::post("after the new secret", refresh, json!({}))
+            .token(&third)
+            .status(401),
+        // Other collections' sessions are untouched.
+        Case::get("superuser", "/api/collections")
+            .token(&su)
+            .status(200),
+    ])
+    .await;
+}
