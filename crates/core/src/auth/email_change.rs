@@ -62,8 +62,8 @@ pub async fn request(
         if new_email == text(record, "email") {
             errors.add(
                 "newEmail",
-                "validation_in_invalid",
-                "Must be a valid value.",
+                "validation_not_in_invalid",
+                "Must not be in list.",
             );
         } else if let Some(other) = find_by_email(backend, c, new_email).await? {
             if text(&other, "id") != caller.id() {

@@ -308,6 +308,13 @@ async fn email_change_by_mail() {
         Case::post("missing", path, json!({}))
             .token(&session)
             .expect(400, invalid("newEmail", "validation_required")),
+        Case::post(
+            "the same address",
+            path,
+            json!({"newEmail": "dan@example.com"}),
+        )
+        .token(&session)
+        .expect(400, invalid("newEmail", "validation_not_in_invalid")),
         Case::post("taken", path, json!({"newEmail": "taken@example.com"}))
             .token(&session)
             .expect(400, invalid("newEmail", "validation_invalid_new_email")),
