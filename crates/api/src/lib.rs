@@ -1,6 +1,7 @@
 //! The HTTP API: PocketBase's routes over axum. Handlers parse, call one core function, map.
 #![forbid(unsafe_code)]
 
+mod access;
 mod admin;
 mod auth;
 mod batch;
@@ -10,7 +11,6 @@ mod extract;
 mod files;
 mod health;
 mod logs;
-mod access;
 mod realtime;
 mod records;
 mod request_log;
@@ -58,6 +58,18 @@ pub fn router(backend: Arc<Backend>) -> Router {
         .route(
             "/api/collections/{collection}/truncate",
             axum::routing::delete(collections::truncate::handler),
+        )
+        .route(
+            "/api/collections/import",
+            axum::routing::put(collections::import::handler),
+        )
+        .route(
+            "/api/collections/meta/scaffolds",
+            get(collections::scaffolds::handler),
+        )
+        .route(
+            "/api/collections/meta/dry-run-view",
+            post(collections::dry_run_view::handler),
         )
         .route(
             "/api/collections/{collection}/records",

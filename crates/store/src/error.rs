@@ -8,6 +8,9 @@ pub enum StoreError {
     Unique { table: String, column: String },
     #[error("invalid identifier {0:?}")]
     InvalidIdentifier(String),
+    /// A view query that is not a single reading SELECT, or that SQLite refuses.
+    #[error("{0}")]
+    InvalidView(String),
     #[error("the writer is gone")]
     WriterGone,
     #[error("database error: {0}")]

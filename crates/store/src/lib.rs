@@ -10,4 +10,4 @@ pub mod sqlite;
 pub use error::StoreError;
 pub use query::*;
 pub use schema::*;
-pub use sqlite::{Reader, SqliteStore, WriteTx};
+pub use sqlite::{Reader, SqliteStore, ViewColumn, WriteTx};

@@ -61,6 +61,15 @@ pub enum SchemaChange {
         column: String,
         to_multi: bool,
     },
+    /// A view collection's SQL view over a superuser's SELECT (checked to be one statement that
+    /// only reads); its `id` column is cast to text when it is not text already.
+    CreateView {
+        name: String,
+        query: String,
+    },
+    DropView {
+        name: String,
+    },
     CreateIndex(IndexDef),
     DropIndex {
         name: String,

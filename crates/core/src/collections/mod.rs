@@ -3,21 +3,27 @@
 
 pub mod defaults;
 pub mod field;
+mod import;
 pub mod index;
 mod list;
 pub mod model;
+pub mod rename;
 mod save;
+mod scaffolds;
+pub mod view;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use field::{field_id, Field, FieldType};
+pub use import::import_collections;
 pub use list::list_collections;
 pub use model::{Collection, CollectionType, RuleKind};
 pub(crate) use save::definition_row;
 pub use save::{
     create_collection, delete_collection, public_json, truncate_collection, update_collection,
 };
+pub use scaffolds::scaffolds;
 
 pub const SUPERUSERS: &str = "_superusers";
 

@@ -4,13 +4,17 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use motorbase_store::{valid_identifier, ColumnDef, SchemaChange, StoreError, Value};
+use motorbase_store::{
+    valid_identifier, ColumnDef, Reader, SchemaChange, StoreError, Value, WriteTx,
+};
 use serde_json::{json, Map, Value as Json};
 
 use super::defaults::{auth_options, auth_system_fields, default_indexes, id_field};
 use super::field::{field_id, Field, FieldType};
 use super::index::parse_index;
 use super::model::{Collection, CollectionType};
+use super::rename::{self, Renames};
+use super::view::{view_fields, ViewError};
 use super::Schema;
 use crate::error::{CoreError, ErrorData, FieldError, FieldErrors, Result};
 use crate::rules;
@@ -63,6 +67,14 @@ fn apply_input(c: &mut Collection, input: &Map<String, Json>, errors: &mut Field
                     err("validation_invalid_indexes", "Invalid indexes."),
                 );
             }
+        }
+    }
+    if c.kind == CollectionType::View {
+        if let Some(v) = input.get("viewQuery") {
+            c.options.insert(
+                "viewQuery".into(),
+                Json::String(v.as_str().unwrap_or("").to_string()),
+            );
         }
     }
     if c.kind == CollectionType::Auth {
@@ -370,8 +382,19 @@ fn validate_rules(c: &Collection, schema: &Schema, errors: &mut FieldErrors) {
     }
 }
 
+/// A schema snapshot without the collection `id`.
+pub(super) fn schema_without(schema: &Schema, id: &str) -> Schema {
+    Schema::new(
+        schema
+            .all()
+            .filter(|o| o.id != id)
+            .map(|o| (**o).clone())
+            .collect(),
+    )
+}
+
 /// A schema snapshot with `c` in place of its old version (so rules may refer to itself).
-fn schema_with(schema: &Schema, c: &Collection) -> Schema {
+pub(super) fn schema_with(schema: &Schema, c: &Collection) -> Schema {
     let mut all: Vec<Collection> = schema
         .all()
         .filter(|o| o.id != c.id)
@@ -472,23 +495,19 @@ fn unique_to_validation(e: StoreError) -> CoreError {
     }
 }
 
-pub async fn create_collection(backend: &Backend, input: &Json) -> Result<Arc<Collection>> {
-    let obj = input
-        .as_object()
-        .ok_or_else(CoreError::generic_bad_request)?;
+fn type_name(kind: CollectionType) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A brand-new definition from a request body (or an imported one).
+pub(super) fn draft_new(obj: &Map<String, Json>, errors: &mut FieldErrors) -> Result<Collection> {
     let kind = match obj.get("type").and_then(Json::as_str).unwrap_or("base") {
         "base" => CollectionType::Base,
         "auth" => CollectionType::Auth,
-        "view" => {
-            return Err(CoreError::field(
-                "Failed to create collection.",
-                "type",
-                FieldError::new(
-                    "validation_unsupported_type",
-                    "View collections are not supported yet.",
-                ),
-            ))
-        }
+        "view" => CollectionType::View,
         _ => {
             return Err(CoreError::field(
                 "Failed to create collection.",
@@ -518,84 +537,41 @@ pub async fn create_collection(backend: &Backend, input: &Json) -> Result<Arc<Co
         created: t.clone(),
         updated: t,
         system: false,
-        options: if kind == CollectionType::Auth {
-            auth_options()
-        } else {
-            Map::new()
+        options: match kind {
+            CollectionType::Auth => auth_options(),
+            CollectionType::View => {
+                let mut o = Map::new();
+                o.insert("viewQuery".into(), Json::String(String::new()));
+                o
+            }
+            CollectionType::Base => Map::new(),
         },
     };
-    let mut errors = FieldErrors::new();
     if !valid_identifier(&c.id) {
         errors.insert("id".into(), err("validation_invalid_id", "Invalid id."));
     }
-    apply_input(&mut c, obj, &mut errors);
-    if let Some(f) = obj.get("fields") {
-        c.fields = parse_fields(f, &[], &mut errors)?;
+    apply_input(&mut c, obj, errors);
+    if kind != CollectionType::View {
+        if let Some(f) = obj.get("fields") {
+            c.fields = parse_fields(f, &[], errors)?;
+        }
+        ensure_system_fields(&mut c);
     }
-    ensure_system_fields(&mut c);
     if kind == CollectionType::Auth && !obj.contains_key("indexes") {
         c.indexes = default_indexes(&c.id, &c.name);
     }
-    let schema = backend.schema();
-    validate(&c, None, &schema, &mut errors);
-    if errors.is_empty() {
-        validate_rules(&c, &schema_with(&schema, &c), &mut errors);
-    }
-    if !errors.is_empty() {
-        return Err(CoreError::validation(
-            "Failed to create collection.",
-            errors,
-        ));
-    }
-    let row = definition_row(&c)?;
-    let changes = vec![SchemaChange::CreateTable {
-        table: c.name.clone(),
-        columns: c.columns().map(column).collect(),
-    }];
-    let indexes = index_changes(&c);
-    backend
-        .store
-        .write(move |tx| -> Result<()> {
-            if tx.table_exists(&row_name(&row))? {
-                return Err(name_exists());
-            }
-            tx.insert("_collections", &row)
-                .map_err(unique_to_validation)?;
-            for ch in &changes {
-                tx.apply(ch)?;
-            }
-            apply_indexes(tx, &indexes, "Failed to create collection.")
-        })
-        .await?;
-    backend.reload_schema().await?;
-    backend.schema().get(&c.id).ok_or_else(CoreError::not_found)
+    Ok(c)
 }
 
-fn row_name(row: &[(String, Value)]) -> String {
-    match &row[1].1 {
-        Value::Text(s) => s.clone(),
-        _ => String::new(),
-    }
-}
-
-pub async fn update_collection(
-    backend: &Backend,
-    id_or_name: &str,
-    input: &Json,
-) -> Result<Arc<Collection>> {
-    let schema = backend.schema();
-    let old = schema.get(id_or_name).ok_or_else(CoreError::not_found)?;
-    let obj = input
-        .as_object()
-        .ok_or_else(CoreError::generic_bad_request)?;
-    let mut c = (*old).clone();
-    let mut errors = FieldErrors::new();
+/// A stored definition with a request body's changes applied.
+pub(super) fn draft_update(
+    old: &Collection,
+    obj: &Map<String, Json>,
+    errors: &mut FieldErrors,
+) -> Result<Collection> {
+    let mut c = old.clone();
     if let Some(t) = obj.get("type").and_then(Json::as_str) {
-        if t != serde_json::to_value(c.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-        {
+        if t != type_name(c.kind) {
             errors.insert(
                 "type".into(),
                 err(
@@ -605,11 +581,13 @@ pub async fn update_collection(
             );
         }
     }
-    apply_input(&mut c, obj, &mut errors);
-    if let Some(f) = obj.get("fields") {
-        c.fields = parse_fields(f, &old.fields, &mut errors)?;
+    apply_input(&mut c, obj, errors);
+    if c.kind != CollectionType::View {
+        if let Some(f) = obj.get("fields") {
+            c.fields = parse_fields(f, &old.fields, errors)?;
+        }
+        ensure_system_fields(&mut c);
     }
-    ensure_system_fields(&mut c);
     if old.is_superusers() && c.name != old.name {
         errors.insert(
             "name".into(),
@@ -619,19 +597,142 @@ pub async fn update_collection(
             ),
         );
     }
-    validate(&c, Some(&old), &schema, &mut errors);
-    if errors.is_empty() {
-        validate_rules(&c, &schema_with(&schema, &c), &mut errors);
-    }
-    if !errors.is_empty() {
-        return Err(CoreError::validation(
-            "Failed to update collection.",
-            errors,
-        ));
-    }
-    c.updated = now();
+    Ok(c)
+}
 
-    let mut changes = drop_indexes(&old);
+/// What a view collection may not have: write rules (views are read-only) and indexes.
+fn validate_view(c: &Collection, errors: &mut FieldErrors) {
+    for (key, rule) in [
+        ("createRule", &c.create_rule),
+        ("updateRule", &c.update_rule),
+        ("deleteRule", &c.delete_rule),
+    ] {
+        if rule.is_some() {
+            errors.insert(key.into(), err("validation_nil", "Must be blank."));
+        }
+    }
+    if !c.indexes.is_empty() {
+        errors.insert(
+            "indexes".into(),
+            err(
+                "validation_indexes_not_supported",
+                "View collections don't support indexes.",
+            ),
+        );
+    }
+}
+
+/// A view's fields, from its query as SQLite reads it through `r` (which sees the tables of
+/// the transaction). Fields that keep their name and type keep their id.
+fn infer_view_fields(
+    r: &Reader,
+    schema: &Schema,
+    c: &mut Collection,
+    old: Option<&Collection>,
+    errors: &mut FieldErrors,
+) {
+    let query = c
+        .options
+        .get("viewQuery")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .to_string();
+    if query.trim().is_empty() {
+        errors.insert("fields".into(), ErrorData::Field(FieldError::required()));
+        errors.insert("viewQuery".into(), ErrorData::Field(FieldError::required()));
+        return;
+    }
+    let inferred = r
+        .view_columns(&query)
+        .map_err(ViewError::from)
+        .and_then(|columns| view_fields(schema, &query, &columns));
+    match inferred {
+        Ok(mut fields) => {
+            for f in fields.iter_mut() {
+                if let Some(prev) = old
+                    .into_iter()
+                    .flat_map(|o| o.fields.iter())
+                    .find(|p| p.name == f.name && p.kind == f.kind)
+                {
+                    f.id = prev.id.clone();
+                }
+            }
+            c.fields = fields;
+        }
+        Err(ViewError(reason)) => {
+            errors.insert("fields".into(), ErrorData::Field(FieldError::required()));
+            let mut reason: String = reason.chars().take(500).collect();
+            if !reason.ends_with('.') {
+                reason.push('.');
+            }
+            errors.insert(
+                "viewQuery".into(),
+                err(
+                    "validation_invalid_view_query",
+                    &format!("Invalid query - {reason}"),
+                ),
+            );
+        }
+    }
+}
+
+/// Validates a draft against the schema it will join (views read their query through `r`).
+pub(super) fn check_draft(
+    r: &Reader,
+    c: &mut Collection,
+    old: Option<&Collection>,
+    schema: &Schema,
+    errors: &mut FieldErrors,
+) {
+    let mut view_errors = FieldErrors::new();
+    if c.kind == CollectionType::View {
+        validate_view(c, &mut view_errors);
+        if view_errors.is_empty() && errors.is_empty() {
+            infer_view_fields(r, schema, c, old, errors);
+        }
+    }
+    validate(c, old, schema, errors);
+    // What views may not have is said in its own words.
+    errors.extend(view_errors);
+    if errors.is_empty() {
+        validate_rules(c, &schema_with(schema, c), errors);
+    }
+}
+
+/// The table (or view) changes that turn `old` into `c`.
+fn table_changes(c: &Collection, old: Option<&Collection>) -> Vec<SchemaChange> {
+    let query = || {
+        c.options
+            .get("viewQuery")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let Some(old) = old else {
+        return vec![if c.kind == CollectionType::View {
+            SchemaChange::CreateView {
+                name: c.name.clone(),
+                query: query(),
+            }
+        } else {
+            SchemaChange::CreateTable {
+                table: c.name.clone(),
+                columns: c.columns().map(column).collect(),
+            }
+        }];
+    };
+    if c.kind == CollectionType::View {
+        return vec![
+            SchemaChange::DropView {
+                name: old.name.clone(),
+            },
+            SchemaChange::CreateView {
+                name: c.name.clone(),
+                query: query(),
+            },
+        ];
+    }
+    let mut changes = drop_indexes(old);
     if old.name != c.name {
         changes.push(SchemaChange::RenameTable {
             from: old.name.clone(),
@@ -676,27 +777,145 @@ pub async fn update_collection(
             column: column(f),
         });
     }
-    let indexes = index_changes(&c);
-    let row = definition_row(&c)?;
+    changes
+}
+
+/// Applies a checked definition inside the write transaction: its table changes, its indexes
+/// and its stored row.
+pub(super) fn store_definition(
+    tx: &WriteTx,
+    c: &Collection,
+    old: Option<&Collection>,
+    message: &str,
+) -> Result<()> {
+    let renamed = old.is_none_or(|o| !o.name.eq_ignore_ascii_case(&c.name));
+    if renamed && tx.table_exists(&c.name)? {
+        return Err(name_exists());
+    }
+    for ch in table_changes(c, old) {
+        tx.apply(&ch).map_err(|e| match e {
+            StoreError::InvalidView(reason) => CoreError::field(
+                message,
+                "viewQuery",
+                FieldError::new(
+                    "validation_invalid_view_query",
+                    format!("Invalid query - {reason}."),
+                ),
+            ),
+            other => CoreError::Store(other),
+        })?;
+    }
+    apply_indexes(tx, &index_changes(c), message)?;
+    let row = definition_row(c)?;
+    match old {
+        None => tx.insert("_collections", &row),
+        Some(_) => tx.update("_collections", &c.id, &row[1..]).map(|_| ()),
+    }
+    .map_err(unique_to_validation)
+}
+
+/// Saves `c` and carries its renames into every rule and index that mentions the old names.
+fn save_with_renames(
+    tx: &WriteTx,
+    schema: &Schema,
+    mut c: Collection,
+    old: Option<&Collection>,
+    mut errors: FieldErrors,
+    message: &str,
+) -> Result<Collection> {
+    let mut others = vec![];
+    if let Some(o) = old {
+        let renames = Renames::between(o, &c);
+        if !renames.is_empty() {
+            renames.rewrite_rules(&mut c, schema);
+            renames.rewrite_indexes(&mut c, o);
+            others = rename::rewrite_others(&renames, schema, &c.id);
+        }
+    }
+    // The schema as the other collections will be once their rules are rewritten.
+    let mut snapshot: Option<Schema> = None;
+    for other in &others {
+        snapshot = Some(schema_with(snapshot.as_ref().unwrap_or(schema), other));
+    }
+    check_draft(
+        tx,
+        &mut c,
+        old,
+        snapshot.as_ref().unwrap_or(schema),
+        &mut errors,
+    );
+    if !errors.is_empty() {
+        return Err(CoreError::validation(message, errors));
+    }
+    store_definition(tx, &c, old, message)?;
+    for mut other in others {
+        other.updated = now();
+        let row = definition_row(&other)?;
+        tx.update("_collections", &other.id, &row[1..])?;
+    }
+    Ok(c)
+}
+
+pub async fn create_collection(backend: &Backend, input: &Json) -> Result<Arc<Collection>> {
+    let obj = input
+        .as_object()
+        .ok_or_else(CoreError::generic_bad_request)?;
+    let message = "Failed to create collection.";
+    let mut errors = FieldErrors::new();
+    let c = draft_new(obj, &mut errors)?;
+    let schema = backend.schema();
     let id = c.id.clone();
-    let renamed = !old.name.eq_ignore_ascii_case(&c.name);
     backend
         .store
-        .write(move |tx| -> Result<()> {
-            if renamed && tx.table_exists(&row_name(&row))? {
-                return Err(name_exists());
-            }
-            for ch in &changes {
-                tx.apply(ch)?;
-            }
-            apply_indexes(tx, &indexes, "Failed to update collection.")?;
-            tx.update("_collections", &id, &row[1..])
-                .map_err(unique_to_validation)?;
-            Ok(())
-        })
+        .write(move |tx| save_with_renames(tx, &schema, c, None, errors, message).map(|_| ()))
         .await?;
     backend.reload_schema().await?;
-    backend.schema().get(&c.id).ok_or_else(CoreError::not_found)
+    backend.schema().get(&id).ok_or_else(CoreError::not_found)
+}
+
+pub async fn update_collection(
+    backend: &Backend,
+    id_or_name: &str,
+    input: &Json,
+) -> Result<Arc<Collection>> {
+    let schema = backend.schema();
+    let old = schema.get(id_or_name).ok_or_else(CoreError::not_found)?;
+    let obj = input
+        .as_object()
+        .ok_or_else(CoreError::generic_bad_request)?;
+    let message = "Failed to update collection.";
+    let mut errors = FieldErrors::new();
+    let mut c = draft_update(&old, obj, &mut errors)?;
+    c.updated = now();
+    let id = c.id.clone();
+    backend
+        .store
+        .write(move |tx| save_with_renames(tx, &schema, c, Some(&old), errors, message).map(|_| ()))
+        .await?;
+    backend.reload_schema().await?;
+    backend.schema().get(&id).ok_or_else(CoreError::not_found)
+}
+
+/// Another collection with a relation to `c`: while there is one, `c` cannot go.
+fn referenced_by<'a>(schema: &'a Schema, c: &Collection) -> Option<&'a Arc<Collection>> {
+    schema
+        .all()
+        .find(|o| o.id != c.id && o.relations_to(&c.id).next().is_some())
+}
+
+/// Drops a collection's table (or view) and its definition inside the write transaction.
+pub(super) fn drop_collection(tx: &WriteTx, c: &Collection) -> std::result::Result<(), StoreError> {
+    tx.apply(&if c.kind == CollectionType::View {
+        SchemaChange::DropView {
+            name: c.name.clone(),
+        }
+    } else {
+        SchemaChange::DropTable {
+            table: c.name.clone(),
+        }
+    })?;
+    tx.delete("_collections", &c.id)?;
+    Ok(())
 }
 
 pub async fn delete_collection(backend: &Backend, id_or_name: &str) -> Result<()> {
@@ -705,23 +924,15 @@ pub async fn delete_collection(backend: &Backend, id_or_name: &str) -> Result<()
     if c.system || c.is_superusers() {
         return Err(CoreError::BadRequest("Failed to delete collection.".into()));
     }
-    if let Some(other) = schema
-        .all()
-        .find(|o| o.id != c.id && o.relations_to(&c.id).next().is_some())
-    {
+    if let Some(other) = referenced_by(&schema, &c) {
         return Err(CoreError::BadRequest(format!(
             "Failed to delete collection probably due to existing reference in {}.",
             other.name
         )));
     }
-    let (id, name) = (c.id.clone(), c.name.clone());
     backend
         .store
-        .write(move |tx| -> std::result::Result<(), StoreError> {
-            tx.apply(&SchemaChange::DropTable { table: name })?;
-            tx.delete("_collections", &id)?;
-            Ok(())
-        })
+        .write(move |tx| drop_collection(tx, &c))
         .await?;
     backend.reload_schema().await
 }
@@ -734,6 +945,11 @@ pub async fn truncate_collection(backend: &Backend, id_or_name: &str) -> Result<
     if c.is_superusers() {
         return Err(CoreError::BadRequest(
             "The superusers collection cannot be truncated.".into(),
+        ));
+    }
+    if c.kind == CollectionType::View {
+        return Err(CoreError::BadRequest(
+            "View collections cannot be truncated since they don't store their own records.".into(),
         ));
     }
     let schema = backend.schema();

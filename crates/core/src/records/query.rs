@@ -144,7 +144,12 @@ pub(crate) fn sort_keys(
             }
         });
     }
-    if keys.is_empty() {
+    // A view has no rowid: its rows come in the order of its query.
+    let view = c.kind == crate::collections::CollectionType::View;
+    if view && keys.iter().any(|k| matches!(k, SortKey::RowId { .. })) {
+        return Err(CoreError::generic_bad_request());
+    }
+    if keys.is_empty() && !view {
         keys.push(SortKey::RowId { desc: false });
     }
     Ok(keys)

@@ -140,6 +140,18 @@ pub(crate) fn apply(conn: &Connection, change: &SchemaChange) -> Result<(), Stor
                  ALTER TABLE {t} RENAME COLUMN \"_mb_convert\" TO {c};"
             )
         }
+        SchemaChange::CreateView { name, query } => {
+            let columns = super::view::columns(conn, query)?;
+            let text_id = columns.iter().any(|c| {
+                c.name == "id"
+                    && c.decl_type
+                        .as_deref()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("text"))
+            });
+            let names: Vec<String> = columns.into_iter().map(|c| c.name).collect();
+            return super::view::create(conn, name, query, (!text_id).then_some(&names[..]));
+        }
+        SchemaChange::DropView { name } => format!("DROP VIEW IF EXISTS {}", quote(name)?),
         SchemaChange::CreateIndex(ix) => index_sql(ix)?,
         SchemaChange::DropIndex { name } => format!("DROP INDEX IF EXISTS {}", quote(name)?),
     };

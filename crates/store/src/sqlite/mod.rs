@@ -3,6 +3,9 @@
 mod ddl;
 mod functions;
 mod render;
+mod view;
+
+pub use view::ViewColumn;
 
 use std::path::Path as FsPath;
 use std::sync::{mpsc, Arc, Mutex};
@@ -98,6 +101,8 @@ impl SqliteStore {
                     | OpenFlags::SQLITE_OPEN_URI,
             )?;
             configure(&r)?;
+            // Readers only read: view queries run here, and nothing else may sneak in.
+            r.authorizer(Some(view::read_only));
             readers.push(r);
         }
         let (tx, rx) = mpsc::channel::<Job>();
@@ -228,7 +233,7 @@ fn to_sql(v: &Value) -> SqlValue {
 }
 
 /// Decodes one column by its kind; integral reals come back as integers (`30`, not `30.0`).
-fn decode(v: ValueRef<'_>, kind: ColumnKind) -> serde_json::Value {
+pub(crate) fn decode(v: ValueRef<'_>, kind: ColumnKind) -> serde_json::Value {
     use serde_json::Value as J;
     match (kind, v) {
         (_, ValueRef::Null) => match kind {
@@ -240,7 +245,9 @@ fn decode(v: ValueRef<'_>, kind: ColumnKind) -> serde_json::Value {
         (ColumnKind::Bool, ValueRef::Integer(i)) => J::Bool(i != 0),
         (ColumnKind::Bool, ValueRef::Real(f)) => J::Bool(f != 0.0),
         (ColumnKind::Bool, ValueRef::Text(t)) => J::Bool(matches!(t, b"1" | b"true" | b"TRUE")),
-        (ColumnKind::Json, ValueRef::Text(t)) => serde_json::from_slice(t).unwrap_or(J::Null),
+        // Text that is not JSON (a view's computed column) stays text, as PocketBase shows it.
+        (ColumnKind::Json, ValueRef::Text(t)) => serde_json::from_slice(t)
+            .unwrap_or_else(|_| J::String(String::from_utf8_lossy(t).into_owned())),
         (_, ValueRef::Integer(i)) => J::from(i),
         (_, ValueRef::Real(f)) => number(f),
         (ColumnKind::Number, ValueRef::Text(t)) => std::str::from_utf8(t)
@@ -304,6 +311,22 @@ impl Reader<'_> {
         sql.row_matches(row, filter)?;
         let mut stmt = self.conn.prepare_cached(&sql.text)?;
         Ok(stmt.exists(params_from_iter(sql.params.iter().map(to_sql)))?)
+    }
+
+    /// The columns a view query yields, found without running it; `InvalidView` when it is not
+    /// a single SELECT that only reads, or SQLite refuses it.
+    pub fn view_columns(&self, query: &str) -> Result<Vec<ViewColumn>, StoreError> {
+        view::columns(self.conn, query)
+    }
+
+    /// Up to `limit` rows of a view query (a dry run), read-only.
+    pub fn view_sample(
+        &self,
+        query: &str,
+        columns: &[(String, ColumnKind)],
+        limit: u64,
+    ) -> Result<Vec<Row>, StoreError> {
+        view::sample(self.conn, query, columns, limit)
     }
 
     /// Whether a table exists (used to refuse a collection name that clashes with one).
