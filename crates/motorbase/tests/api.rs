@@ -15,9 +15,13 @@ mod api {
     mod filters;
     mod health;
     mod oauth2;
+    mod query_extras;
     mod logs;
     mod realtime;
     mod records;
+    mod relations;
     mod rules;
+    mod schema_tools;
     mod settings;
+    mod views;
 }

@@ -14,7 +14,7 @@ use super::field::{field_id, Field, FieldType};
 use super::index::parse_index;
 use super::model::{Collection, CollectionType};
 use super::rename::{self, Renames};
-use super::view::{view_fields, ViewError};
+use super::view::{view_fields, ViewError, MISSING_ID};
 use super::Schema;
 use crate::error::{CoreError, ErrorData, FieldError, FieldErrors, Result};
 use crate::rules;
@@ -660,7 +660,16 @@ fn infer_view_fields(
             c.fields = fields;
         }
         Err(ViewError(reason)) => {
-            errors.insert("fields".into(), ErrorData::Field(FieldError::required()));
+            // Without an id the fields exist but lack their primary key; otherwise there are none.
+            let fields_error = if reason == MISSING_ID {
+                FieldError::new(
+                    "validation_missing_primary_key",
+                    "Missing or invalid \"id\" PK field.",
+                )
+            } else {
+                FieldError::required()
+            };
+            errors.insert("fields".into(), ErrorData::Field(fields_error));
             let mut reason: String = reason.chars().take(500).collect();
             if !reason.ends_with('.') {
                 reason.push('.');

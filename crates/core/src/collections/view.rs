@@ -24,6 +24,10 @@ const SAMPLE_SIZE: u64 = 10;
 /// Longest view query accepted by the dry run (PocketBase's limit).
 pub const MAX_QUERY_LENGTH: usize = 5000;
 
+/// The reason given for a query without an `id` column.
+pub const MISSING_ID: &str =
+    "missing required id column (you can use `(ROW_NUMBER() OVER()) as id` if you don't have one)";
+
 /// Why a view query cannot be used; the text PocketBase would show after "Invalid query - ".
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViewError(pub String);
@@ -334,9 +338,7 @@ pub fn view_fields(
         fields.push(field);
     }
     if !columns.iter().any(|c| c.name == "id") {
-        return Err(ViewError(
-            "missing required id column (you can use `(ROW_NUMBER() OVER()) as id` if you don't have one)".into(),
-        ));
+        return Err(ViewError(MISSING_ID.into()));
     }
     for (i, f) in fields.iter().enumerate() {
         if !valid_identifier(&f.name) {

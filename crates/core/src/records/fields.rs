@@ -41,30 +41,169 @@ fn parse_excerpt(modifier: &str) -> Option<(usize, bool)> {
     Some((max, ellipsis))
 }
 
-/// Plain text of an HTML fragment, whitespace folded, cut to `max` characters.
-fn excerpt(html: &str, max: usize, ellipsis: bool) -> String {
-    let mut text = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                text.push(' ');
+/// Elements whose content is never text (scripts, media, forms...).
+const EXCLUDED_TAGS: &[&str] = &[
+    "head", "style", "script", "iframe", "embed", "applet", "object", "svg", "img", "picture",
+    "dialog", "template", "button", "form", "textarea", "input", "select", "option",
+];
+
+/// Elements that do not break the text flow; every other element separates words.
+const INLINE_TAGS: &[&str] = &[
+    "a", "abbr", "acronym", "b", "bdo", "big", "br", "button", "cite", "code", "em", "i", "label",
+    "q", "small", "span", "strong", "strike", "sub", "sup", "time",
+];
+
+/// Elements without content.
+const VOID_TAGS: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+];
+
+/// `&amp;`, `&#39;`, `&#x27;`... as text (unknown entities stay as written).
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find('&') {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos..];
+        let decoded = rest.find(';').filter(|end| *end <= 10).and_then(|end| {
+            let name = &rest[1..end];
+            let ch = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some('\u{a0}'),
+                _ => name
+                    .strip_prefix("#x")
+                    .or_else(|| name.strip_prefix("#X"))
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .or_else(|| name.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            ch.map(|c| (c, end))
+        });
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
             }
-            '>' if in_tag => in_tag = false,
-            _ if !in_tag => text.push(c),
-            _ => {}
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
         }
     }
-    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if folded.chars().count() <= max {
-        return folded;
+    out.push_str(rest);
+    out
+}
+
+/// The plain text of an HTML fragment as PocketBase's excerpts read it: text runs with their
+/// whitespace folded, block elements separating words, scripts, media and forms left out.
+fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut prev_space = false;
+    // The excluded element being skipped, with how deep it nests.
+    let mut skipping: Option<(String, usize)> = None;
+    let mut rest = html;
+    let push_text = |text: &str, out: &mut String, prev_space: &mut bool| {
+        let mut folded = String::with_capacity(text.len());
+        let mut in_space = false;
+        for c in text.chars() {
+            if matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c') {
+                if !in_space {
+                    folded.push(' ');
+                }
+                in_space = true;
+            } else {
+                folded.push(c);
+                in_space = false;
+            }
+        }
+        let folded = if *prev_space {
+            folded.trim_start_matches(' ').to_string()
+        } else {
+            folded
+        };
+        if !folded.is_empty() {
+            *prev_space = folded.ends_with(' ');
+            out.push_str(&folded);
+        }
+    };
+    while !rest.is_empty() {
+        let Some(open) = rest.find('<') else {
+            if skipping.is_none() {
+                push_text(&decode_entities(rest), &mut out, &mut prev_space);
+            }
+            break;
+        };
+        if skipping.is_none() && open > 0 {
+            push_text(&decode_entities(&rest[..open]), &mut out, &mut prev_space);
+        }
+        rest = &rest[open..];
+        if let Some(body) = rest.strip_prefix("<!--") {
+            rest = body.find("-->").map_or("", |end| &body[end + 3..]);
+            continue;
+        }
+        let Some(close) = rest.find('>') else {
+            if skipping.is_none() {
+                push_text(&decode_entities(rest), &mut out, &mut prev_space);
+            }
+            break;
+        };
+        let tag = &rest[1..close];
+        rest = &rest[close + 1..];
+        let closing = tag.starts_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() {
+            continue;
+        }
+        let void = VOID_TAGS.contains(&name.as_str()) || tag.ends_with('/');
+        if let Some((skipped, depth)) = skipping.as_mut() {
+            if *skipped == name && !void {
+                if closing {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        skipping = None;
+                    }
+                } else {
+                    *depth += 1;
+                }
+            }
+            continue;
+        }
+        if EXCLUDED_TAGS.contains(&name.as_str()) {
+            if !closing && !void {
+                skipping = Some((name, 1));
+            }
+            continue;
+        }
+        if !INLINE_TAGS.contains(&name.as_str()) && !prev_space {
+            out.push(' ');
+            prev_space = true;
+        }
     }
-    let mut cut: String = folded
+    out.trim().to_string()
+}
+
+/// The first `max` characters of the plain text of an HTML fragment (`...` after a cut, when
+/// asked).
+fn excerpt(html: &str, max: usize, ellipsis: bool) -> String {
+    let text = plain_text(html);
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text
         .chars()
         .take(max)
         .collect::<String>()
-        .trim_end()
+        .trim()
         .to_string();
     if ellipsis {
         cut.push_str("...");
@@ -154,6 +293,22 @@ mod tests {
         assert_eq!(
             rec,
             json!({"id": "1", "title": "t", "expand": {"author": {"name": "N"}}})
+        );
+    }
+
+    #[test]
+    fn excerpts_read_text_as_pocketbase() {
+        assert_eq!(
+            excerpt("<p>Welcome to <b>Rome</b>, a lovely   city.</p>", 16, true),
+            "Welcome to Rome,..."
+        );
+        assert_eq!(
+            excerpt(
+                "<h1>Title</h1><p>a&amp;b <script>x()</script>c</p>",
+                100,
+                false
+            ),
+            "Title a&b c"
         );
     }
 
