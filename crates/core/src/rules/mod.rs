@@ -170,11 +170,12 @@ impl Compiler<'_> {
             return Ok(cmp);
         }
         let mut all = vec![cmp];
+        // Checked on the joined row the comparison reads (no all-of check), as PocketBase does.
         all.extend(guards.into_iter().map(|g| Cond::Cmp {
             left: Operand::Path(g),
             op: CmpOp::Eq,
             right: Operand::Value(Value::Bool(true)),
-            any: false,
+            any: true,
         }));
         Ok(Cond::And(all))
     }
