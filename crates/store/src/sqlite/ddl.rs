@@ -141,7 +141,7 @@ pub(crate) fn apply(conn: &Connection, change: &SchemaChange) -> Result<(), Stor
             )
         }
         SchemaChange::CreateView { name, query } => {
-            let columns = super::view::columns(conn, query)?;
+            let columns = super::view::columns(conn, query, false)?;
             let text_id = columns.iter().any(|c| {
                 c.name == "id"
                     && c.decl_type

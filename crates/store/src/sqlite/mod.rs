@@ -163,7 +163,10 @@ impl SqliteStore {
                 .map_err(|_| E::from(StoreError::Other("reader pool poisoned".into())))?
                 .pop()
                 .ok_or_else(|| E::from(StoreError::Other("no reader available".into())))?;
-            let res = f(&Reader { conn: &conn });
+            let res = f(&Reader {
+                conn: &conn,
+                guarded: true,
+            });
             if let Ok(mut pool) = inner.readers.lock() {
                 pool.push(conn);
             }
@@ -176,7 +179,10 @@ impl SqliteStore {
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
     let wtx = WriteTx {
-        reader: Reader { conn: &conn },
+        reader: Reader {
+            conn: &conn,
+            guarded: false,
+        },
     };
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -273,6 +279,8 @@ fn number(f: f64) -> serde_json::Value {
 /// Read access: available on pooled read connections and inside the write transaction.
 pub struct Reader<'c> {
     conn: &'c Connection,
+    /// A pooled read-only connection, under the read-only authorizer for good.
+    guarded: bool,
 }
 
 impl Reader<'_> {
@@ -316,7 +324,7 @@ impl Reader<'_> {
     /// The columns a view query yields, found without running it; `InvalidView` when it is not
     /// a single SELECT that only reads, or SQLite refuses it.
     pub fn view_columns(&self, query: &str) -> Result<Vec<ViewColumn>, StoreError> {
-        view::columns(self.conn, query)
+        view::columns(self.conn, query, self.guarded)
     }
 
     /// Up to `limit` rows of a view query (a dry run), read-only.
@@ -326,7 +334,7 @@ impl Reader<'_> {
         columns: &[(String, ColumnKind)],
         limit: u64,
     ) -> Result<Vec<Row>, StoreError> {
-        view::sample(self.conn, query, columns, limit)
+        view::sample(self.conn, query, columns, limit, self.guarded)
     }
 
     /// Whether a table exists (used to refuse a collection name that clashes with one).

@@ -127,11 +127,16 @@ fn invalid(e: rusqlite::Error) -> StoreError {
     })
 }
 
-/// Runs `f` with the read-only authorizer installed on `conn`, then takes it off again.
+/// Runs `f` under the read-only authorizer: installed for the call on the writer's connection,
+/// already there for good on a pooled reader (`guarded`).
 fn with_read_only<T>(
     conn: &Connection,
+    guarded: bool,
     f: impl FnOnce() -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
+    if guarded {
+        return f();
+    }
     conn.authorizer(Some(read_only));
     let res = f();
     conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
@@ -140,9 +145,13 @@ fn with_read_only<T>(
 
 /// The columns `query` yields, found by preparing (not running) it under the read-only
 /// authorizer.
-pub(crate) fn columns(conn: &Connection, query: &str) -> Result<Vec<ViewColumn>, StoreError> {
+pub(crate) fn columns(
+    conn: &Connection,
+    query: &str,
+    guarded: bool,
+) -> Result<Vec<ViewColumn>, StoreError> {
     let q = single_statement(query)?;
-    with_read_only(conn, || {
+    with_read_only(conn, guarded, || {
         let stmt = conn
             .prepare(&format!("SELECT * FROM ({q}\n)"))
             .map_err(invalid)?;
@@ -164,6 +173,7 @@ pub(crate) fn sample(
     query: &str,
     columns: &[(String, crate::query::ColumnKind)],
     limit: u64,
+    guarded: bool,
 ) -> Result<Vec<crate::query::Row>, StoreError> {
     let q = single_statement(query)?;
     // Ids are text, whatever the query makes of them (as in the view that gets created).
@@ -179,7 +189,7 @@ pub(crate) fn sample(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    with_read_only(conn, || {
+    with_read_only(conn, guarded, || {
         let mut stmt = conn
             .prepare(&format!(
                 "SELECT {} FROM (SELECT * FROM ({q}\n)) LIMIT {limit}",
@@ -247,7 +257,7 @@ mod tests {
     #[test]
     fn only_single_reading_selects_pass() {
         let conn = db();
-        let cols = columns(&conn, "select id, title, count(*) as n from posts;").unwrap();
+        let cols = columns(&conn, "select id, title, count(*) as n from posts;", false).unwrap();
         assert_eq!(cols[0].name, "id");
         assert_eq!(cols[0].decl_type.as_deref(), Some("TEXT"));
         assert_eq!(cols[2].decl_type, None);
@@ -261,11 +271,11 @@ mod tests {
             "",
         ] {
             assert!(
-                matches!(columns(&conn, bad), Err(StoreError::InvalidView(_))),
+                matches!(columns(&conn, bad, false), Err(StoreError::InvalidView(_))),
                 "{bad}"
             );
         }
-        assert!(columns(&conn, "select 'a;b' as id -- trailing ; comment").is_ok());
+        assert!(columns(&conn, "select 'a;b' as id -- trailing ; comment", false).is_ok());
         create(&conn, "v", "select id from posts", None).unwrap();
         assert!(create(
             &conn,
@@ -275,5 +285,43 @@ mod tests {
         )
         .is_err());
         assert!(conn.prepare("SELECT id FROM posts").is_ok());
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use crate::error::StoreError;
+    use crate::sqlite::SqliteStore;
+
+    /// Pooled readers check view queries under their own read-only authorizer.
+    #[tokio::test]
+    async fn pooled_readers_refuse_pragmas_in_view_queries() {
+        let dir = std::env::temp_dir().join(format!(
+            "motorbase-view-test-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir.join("data.db")).unwrap();
+        for _ in 0..8 {
+            let cols = store
+                .read(|r| r.view_columns("SELECT id FROM _collections"))
+                .await
+                .unwrap();
+            assert_eq!(cols[0].name, "id");
+            let pragma = store
+                .read(|r| r.view_columns("SELECT name FROM pragma_table_info('_collections')"))
+                .await;
+            assert!(matches!(pragma, Err(StoreError::InvalidView(_))));
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
     }
 }
