@@ -19,7 +19,7 @@ pub mod util;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use motorbase_store::{Cond, Select, SqliteStore, StoreError, Value};
+use motorbase_store::{Cond, Select, Store, StoreError, Value};
 use serde_json::{Map, Value as Json};
 
 use collections::{Collection, Schema};
@@ -27,7 +27,7 @@ pub use error::{CoreError, Result};
 
 /// The running backend: the store and snapshots of the schema and settings.
 pub struct Backend {
-    pub store: SqliteStore,
+    pub store: Store,
     pub broker: realtime::Broker,
     pub logs: logs::Logs,
     /// Where file fields' files are stored (local folder or S3, per the settings).
@@ -47,7 +47,7 @@ impl Backend {
     pub async fn open(dir: &Path) -> Result<Arc<Backend>> {
         std::fs::create_dir_all(dir)
             .map_err(|e| CoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
-        let store = SqliteStore::open(&dir.join("data.db"))?;
+        let store = Store::open(&dir.join("data.db"))?;
         let (broker, events) = realtime::Broker::new();
         let logs = logs::Logs::open(dir).await?;
         let backend = Arc::new(Backend {

@@ -11,3 +11,8 @@ pub use error::StoreError;
 pub use query::*;
 pub use schema::*;
 pub use sqlite::{Reader, SqliteStore, ViewColumn, WriteTx};
+
+/// The store core and api use. Today the embedded SQLite one; a PostgreSQL implementation
+/// joins behind this name (with the same `read`/`write` closures over [`Reader`] and
+/// [`WriteTx`]), so neither core nor api changes when it does.
+pub type Store = SqliteStore;

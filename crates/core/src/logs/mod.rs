@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use motorbase_store::{
-    CmpOp, ColumnDef, ColumnKind, Cond, Operand, Path as FieldPath, SchemaChange, Select,
-    SqliteStore, Value,
+    CmpOp, ColumnDef, ColumnKind, Cond, Operand, Path as FieldPath, SchemaChange, Select, Store,
+    Value,
 };
 use serde_json::{json, Map, Value as Json};
 use tokio::sync::mpsc;
@@ -55,7 +55,7 @@ struct Entry {
 }
 
 pub struct Logs {
-    pub store: SqliteStore,
+    pub store: Store,
     tx: mpsc::Sender<Entry>,
 }
 
@@ -106,7 +106,7 @@ fn row_json(row: Vec<Json>) -> Json {
 impl Logs {
     /// Opens `auxiliary.db` in the data folder and starts the background writer.
     pub async fn open(dir: &Path) -> Result<Logs> {
-        let store = SqliteStore::open(&dir.join("auxiliary.db"))?;
+        let store = Store::open(&dir.join("auxiliary.db"))?;
         store
             .write(
                 |tx| -> std::result::Result<(), motorbase_store::StoreError> {
@@ -320,7 +320,7 @@ impl Logs {
     }
 }
 
-async fn write_batches(store: SqliteStore, mut rx: mpsc::Receiver<Entry>) {
+async fn write_batches(store: Store, mut rx: mpsc::Receiver<Entry>) {
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         let first = match rx.recv().await {
