@@ -857,12 +857,48 @@ fn save_with_renames(
         return Err(CoreError::validation(message, errors));
     }
     store_definition(tx, &c, old, message)?;
+    let mut after = schema_with(snapshot.as_ref().unwrap_or(schema), &c);
     for mut other in others {
         other.updated = now();
         let row = definition_row(&other)?;
         tx.update("_collections", &other.id, &row[1..])?;
+        after = schema_with(&after, &other);
+    }
+    if old.is_some() {
+        refresh_views(tx, &after, &c.id)?;
     }
     Ok(c)
+}
+
+/// Re-reads the fields of the views over a changed collection (a cloned field follows its
+/// source). A view whose query no longer reads is left as it is, to be fixed by its owner.
+fn refresh_views(tx: &WriteTx, schema: &Schema, changed_id: &str) -> Result<()> {
+    let views: Vec<Arc<Collection>> = schema
+        .all()
+        .filter(|v| v.kind == CollectionType::View && v.id != changed_id)
+        .cloned()
+        .collect();
+    for view in views {
+        let mut fresh = (*view).clone();
+        let mut errors = FieldErrors::new();
+        infer_view_fields(tx, schema, &mut fresh, Some(&view), &mut errors);
+        if !errors.is_empty() {
+            tracing::warn!(view = %view.name, ?errors, "a view no longer reads after a collection change");
+            continue;
+        }
+        let same = fresh.fields.len() == view.fields.len()
+            && fresh
+                .fields
+                .iter()
+                .zip(&view.fields)
+                .all(|(a, b)| a.name == b.name && a.kind == b.kind && a.options == b.options);
+        if !same {
+            fresh.updated = now();
+            let row = definition_row(&fresh)?;
+            tx.update("_collections", &fresh.id, &row[1..])?;
+        }
+    }
+    Ok(())
 }
 
 pub async fn create_collection(backend: &Backend, input: &Json) -> Result<Arc<Collection>> {

@@ -347,3 +347,34 @@ async fn a_view_changes_query_and_name_and_goes_away() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_view_follows_changes_to_the_fields_it_reads() {
+    let app = TestApp::spawn().await;
+    blog(&app).await;
+    let token = app.superuser_token().await;
+    app.create_collection(json!({
+        "name": "tagged", "type": "view", "listRule": "", "viewQuery": "SELECT id, tags FROM posts"
+    }))
+    .await;
+    let (_, posts) = app.get("/api/collections/posts", Some(&token)).await;
+    let mut fields = posts["fields"].clone();
+    for f in fields.as_array_mut().unwrap() {
+        if f["name"] == "tags" {
+            f["values"] = json!(["a", "b", "c"]);
+        }
+    }
+    let (status, body) = app
+        .patch(
+            "/api/collections/posts",
+            Some(&token),
+            json!({"fields": fields}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, view) = app.get("/api/collections/tagged", Some(&token)).await;
+    assert_fragment(
+        &view,
+        &json!({"fields": [{"name": "id"}, {"name": "tags", "values": ["a", "b", "c"]}]}),
+    );
+}
