@@ -14,9 +14,9 @@ mod api {
     mod filter_fixtures;
     mod filters;
     mod health;
+    mod logs;
     mod oauth2;
     mod query_extras;
-    mod logs;
     mod realtime;
     mod records;
     mod relations;

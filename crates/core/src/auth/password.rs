@@ -48,7 +48,9 @@ fn hashers() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<HashJob>> {
     POOL.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 4);
         for i in 0..threads {
             let rx = rx.clone();
             let _ = std::thread::Builder::new()
@@ -79,7 +81,8 @@ async fn on_hasher<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) ->
         .map_err(|_| CoreError::Internal("hashing pool poisoned".into()))?
         .send(job)
         .map_err(|_| CoreError::Internal("hashing pool stopped".into()))?;
-    rx.await.map_err(|_| CoreError::Internal("hashing job lost".into()))
+    rx.await
+        .map_err(|_| CoreError::Internal("hashing job lost".into()))
 }
 
 /// Hashing is slow on purpose; keep it off the async runtime's worker threads.
@@ -88,7 +91,9 @@ pub async fn hash_blocking(password: String) -> Result<String> {
 }
 
 pub async fn verify_blocking(password: String, stored: String) -> bool {
-    on_hasher(move || verify(&password, &stored)).await.unwrap_or(false)
+    on_hasher(move || verify(&password, &stored))
+        .await
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -31,9 +31,8 @@ fn writable_collection(backend: &Backend, name: &str, missing: &str) -> Result<A
         .get(name)
         .ok_or_else(|| CoreError::NotFound(missing.to_string()))?;
     if c.kind == CollectionType::View {
-        return Err(CoreError::BadRequest(
-            "View collections are read-only.".into(),
-        ));
+        // PocketBase's wording: view records cannot be written.
+        return Err(CoreError::BadRequest("Unsupported collection type.".into()));
     }
     Ok(c)
 }

@@ -144,7 +144,7 @@ async fn view_records_are_listed_filtered_expanded_and_never_written() {
     .await;
     let list = "/api/collections/post_stats/records";
     let one = format!("{list}/post00000000001");
-    let unsupported = json!({"status": 400});
+    let unsupported = json!({"status": 400, "message": "Unsupported collection type."});
     app.run(&[
         Case::get("superuser sees every row, in the query's order", list)
             .superuser()
