@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use motorbase_store::{CmpOp, Cond, Operand, Path, Select, StoreError, Value};
+use motorbase_store::{CmpOp, Cond, Operand, Path, Value};
 use serde_json::{Map, Value as Json};
 
 use super::load_full;
 use super::token::{self, Claims, TokenKind};
 use crate::collections::{Collection, SUPERUSERS};
 use crate::error::{CoreError, Result};
-use crate::records::{record_columns, row_to_map};
 use crate::rules::{AuthInfo, RequestCtx};
 use crate::Backend;
 
@@ -23,30 +22,13 @@ pub async fn find_by_email(
     if email.is_empty() {
         return Ok(None);
     }
-    let q = Select {
-        table: collection.name.clone(),
-        columns: record_columns(collection),
-        filter: Cond::Cmp {
-            left: Operand::Lower(Box::new(Operand::Path(Path::column("email")))),
-            op: CmpOp::Eq,
-            right: Operand::Value(Value::Text(email.to_lowercase())),
-            any: false,
-        },
-        sort: vec![],
-        limit: Some(1),
-        offset: 0,
+    let filter = Cond::Cmp {
+        left: Operand::Lower(Box::new(Operand::Path(Path::column("email")))),
+        op: CmpOp::Eq,
+        right: Operand::Value(Value::Text(email.to_lowercase())),
+        any: false,
     };
-    let c = collection.clone();
-    backend
-        .store
-        .read(move |r| -> std::result::Result<_, StoreError> {
-            Ok(r.select(&q)?
-                .into_iter()
-                .next()
-                .map(|row| row_to_map(&c, row)))
-        })
-        .await
-        .map_err(CoreError::from)
+    crate::records::first_match(backend, collection, filter).await
 }
 
 /// A token's verified record: its collection, the full record and the claims. `None` for a

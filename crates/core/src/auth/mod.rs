@@ -45,25 +45,7 @@ pub async fn load_full(
     collection: &Arc<Collection>,
     id: &str,
 ) -> Result<Option<Map<String, Json>>> {
-    let q = Select {
-        table: collection.name.clone(),
-        columns: record_columns(collection),
-        filter: Cond::IdIn(vec![id.to_string()]),
-        sort: vec![],
-        limit: Some(1),
-        offset: 0,
-    };
-    let c = collection.clone();
-    backend
-        .store
-        .read(move |r| -> std::result::Result<_, StoreError> {
-            Ok(r.select(&q)?
-                .into_iter()
-                .next()
-                .map(|row| row_to_map(&c, row)))
-        })
-        .await
-        .map_err(CoreError::from)
+    crate::records::first_match(backend, collection, Cond::IdIn(vec![id.to_string()])).await
 }
 
 /// Resolves an `Authorization` header value (with or without `Bearer `) into the caller.

@@ -82,13 +82,23 @@ pub(crate) async fn view_full(
     id: &str,
     rule: motorbase_store::Cond,
 ) -> crate::error::Result<Option<Map<String, Json>>> {
+    let filter = motorbase_store::Cond::And(vec![
+        motorbase_store::Cond::IdIn(vec![id.to_string()]),
+        rule,
+    ]);
+    first_match(backend, c, filter).await
+}
+
+/// The first stored record of `c` matching `filter`, hidden fields included.
+pub(crate) async fn first_match(
+    backend: &crate::Backend,
+    c: &std::sync::Arc<Collection>,
+    filter: motorbase_store::Cond,
+) -> crate::error::Result<Option<Map<String, Json>>> {
     let q = motorbase_store::Select {
         table: c.name.clone(),
         columns: record_columns(c),
-        filter: motorbase_store::Cond::And(vec![
-            motorbase_store::Cond::IdIn(vec![id.to_string()]),
-            rule,
-        ]),
+        filter,
         sort: vec![],
         limit: Some(1),
         offset: 0,

@@ -527,29 +527,51 @@ fn apply_create(tx: &WriteTx, schema: &Schema, p: CreatePlan) -> Result<Applied>
     let Some(full) = select_one(tx, &c, &id, rule)? else {
         return Err(CoreError::BadRequest("Failed to create record.".into()));
     };
-    let event = ChangeEvent {
-        collection: c.clone(),
+    let written = Written {
+        c: &c,
+        id: &id,
         action: Action::Create,
-        record: full.clone(),
+        ctx: &ctx,
+        opts: &opts,
     };
-    Ok(Applied {
-        output: Some(output(
-            tx,
-            schema,
-            &ctx,
-            &c,
-            full,
-            &opts.expand,
-            &opts.fields,
-        )?),
-        events: vec![event],
-        kept_files: draft
-            .new_files
-            .iter()
-            .map(|n| files::file_key(&c.id, &id, n))
-            .collect(),
-        cleanup: Cleanup::default(),
-    })
+    written.applied(tx, schema, full, &draft.new_files, Cleanup::default())
+}
+
+/// A record just created or updated, to be answered and announced.
+struct Written<'a> {
+    c: &'a Arc<Collection>,
+    id: &'a str,
+    action: Action,
+    ctx: &'a RequestCtx,
+    opts: &'a WriteOptions,
+}
+
+impl Written<'_> {
+    /// The response, the realtime event and the uploads now kept, for the stored record `full`.
+    fn applied(
+        &self,
+        tx: &WriteTx,
+        schema: &Schema,
+        full: Map<String, Json>,
+        new_files: &[String],
+        cleanup: Cleanup,
+    ) -> Result<Applied> {
+        let event = ChangeEvent {
+            collection: self.c.clone(),
+            action: self.action,
+            record: full.clone(),
+        };
+        let (expand, fields) = (&self.opts.expand, &self.opts.fields);
+        Ok(Applied {
+            output: Some(output(tx, schema, self.ctx, self.c, full, expand, fields)?),
+            events: vec![event],
+            kept_files: new_files
+                .iter()
+                .map(|n| files::file_key(&self.c.id, self.id, n))
+                .collect(),
+            cleanup,
+        })
+    }
 }
 
 fn apply_update(tx: &WriteTx, schema: &Schema, p: UpdatePlan) -> Result<Applied> {
@@ -583,36 +605,22 @@ fn apply_update(tx: &WriteTx, schema: &Schema, p: UpdatePlan) -> Result<Applied>
     tx.update(&c.name, &id, &values)
         .map_err(|e| unique_error("Failed to update record.", e))?;
     let full = select_one(tx, &c, &id, Cond::True)?.ok_or_else(CoreError::not_found)?;
-    let event = ChangeEvent {
-        collection: c.clone(),
-        action: Action::Update,
-        record: full.clone(),
-    };
-    Ok(Applied {
-        output: Some(output(
-            tx,
-            schema,
-            &ctx,
-            &c,
-            full,
-            &opts.expand,
-            &opts.fields,
-        )?),
-        events: vec![event],
-        kept_files: draft
-            .new_files
+    let cleanup = Cleanup {
+        files: draft
+            .removed_files
             .iter()
-            .map(|n| files::file_key(&c.id, &id, n))
+            .map(|n| (c.id.clone(), id.clone(), n.clone()))
             .collect(),
-        cleanup: Cleanup {
-            files: draft
-                .removed_files
-                .into_iter()
-                .map(|n| (c.id.clone(), id.clone(), n))
-                .collect(),
-            records: vec![],
-        },
-    })
+        records: vec![],
+    };
+    let written = Written {
+        c: &c,
+        id: &id,
+        action: Action::Update,
+        ctx: &ctx,
+        opts: &opts,
+    };
+    written.applied(tx, schema, full, &draft.new_files, cleanup)
 }
 
 fn apply_delete(tx: &WriteTx, schema: &Schema, p: DeletePlan) -> Result<Applied> {
