@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
+use super::error::AuthResult;
 use super::lookup::text;
+use super::token::{self, Extra, TokenKind};
 use crate::collections::Collection;
 use crate::mail::{self, template, MailError, Message};
 use crate::Backend;
@@ -83,4 +85,38 @@ pub fn send_later(
         }
         after(result.is_ok());
     });
+}
+
+/// Mails the record a token of `kind` (bound to its current email) with the `which` template,
+/// at most once per `cooldown` for `cooldown_key`: the slot is taken before sending, so a quick
+/// second request cannot slip in, and a failed send frees it.
+pub fn send_token_throttled(
+    backend: &Arc<Backend>,
+    collection: &Arc<Collection>,
+    record: &Map<String, Json>,
+    kind: TokenKind,
+    which: Template,
+    cooldown_key: String,
+    cooldown: std::time::Duration,
+) -> AuthResult<()> {
+    let extra = Extra {
+        email: Some(text(record, "email").to_string()),
+        ..Default::default()
+    };
+    let token = token::issue(collection, record, kind, extra)?;
+    backend.auth.cooldowns.start(&cooldown_key, cooldown);
+    let b = backend.clone();
+    send_later(
+        backend,
+        collection,
+        record,
+        which,
+        vec![("{TOKEN}".into(), token)],
+        move |sent| {
+            if !sent {
+                b.auth.cooldowns.clear(&cooldown_key)
+            }
+        },
+    );
+    Ok(())
 }

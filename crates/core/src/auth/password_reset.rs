@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::error::{check_email, AuthError, AuthResult, FormErrors};
 use super::lookup::{find_by_email, find_by_token, is_verified, save_changes, text};
-use super::mails::{send_later, Template};
-use super::token::{self, Extra, TokenKind};
+use super::mails::{send_token_throttled, Template};
+use super::token::TokenKind;
 use super::verification::reword;
 use crate::collections::Collection;
 use crate::error::FieldError;
@@ -48,31 +48,15 @@ pub async fn request(backend: &Arc<Backend>, c: &Arc<Collection>, email: &str) -
     backend
         .hooks
         .trigger_auth(&AuthEvent::new(AuthEventKind::RequestPasswordReset, c).record(&record))?;
-    let token = token::issue(
-        c,
-        &record,
-        TokenKind::PasswordReset,
-        Extra {
-            email: Some(text(&record, "email").to_string()),
-            ..Default::default()
-        },
-    )?;
-    // Taken before sending so that a quick second request cannot slip in; a failed send frees it.
-    backend.auth.cooldowns.start(&key, RESEND_AFTER);
-    let b = backend.clone();
-    send_later(
+    send_token_throttled(
         backend,
         c,
         &record,
+        TokenKind::PasswordReset,
         Template::PasswordReset,
-        vec![("{TOKEN}".into(), token)],
-        move |sent| {
-            if !sent {
-                b.auth.cooldowns.clear(&key)
-            }
-        },
-    );
-    Ok(())
+        key,
+        RESEND_AFTER,
+    )
 }
 
 /// Sets the token's account's password. The new password rotates the token key, which revokes
