@@ -320,6 +320,31 @@ fn cond_paths<'a>(c: &'a Cond, f: &mut dyn FnMut(&'a Path)) {
     }
 }
 
+/// The path of `path = 'non-empty value'` (either side) when every hop is a single-valued
+/// forward relation and the leaf a plain column: a comparison a missing related row fails.
+fn semi_join_path(c: &Cond) -> Option<&Path> {
+    let Cond::Cmp {
+        left,
+        op: CmpOp::Eq,
+        right,
+        ..
+    } = c
+    else {
+        return None;
+    };
+    let (path, value) = match (left, right) {
+        (Operand::Path(p), Operand::Value(v)) | (Operand::Value(v), Operand::Path(p)) => (p, v),
+        _ => return None,
+    };
+    let single_forward =
+        |h: &crate::query::Hop| !h.multi && matches!(h.link, Link::Forward { list: false, .. });
+    (!value.is_empty()
+        && !path.hops.is_empty()
+        && path.hops.iter().all(single_forward)
+        && matches!(path.leaf, Leaf::Column(_)))
+    .then_some(path)
+}
+
 fn needs_joins(c: &Cond) -> bool {
     let mut any = false;
     cond_paths(c, &mut |p| {
@@ -453,6 +478,34 @@ impl Sql {
         };
         let (joined, plain): (Vec<&Cond>, Vec<&Cond>) =
             items.into_iter().partition(|c| needs_joins(c));
+        // Equality through single-valued forward relations reads at most one related row per
+        // record, so `col IN (SELECT id FROM related WHERE ...)` answers exactly as the LEFT
+        // JOIN form does, and SQLite runs it once instead of once per record.
+        let (semi, joined): (Vec<&Cond>, Vec<&Cond>) = joined
+            .into_iter()
+            .partition(|c| semi_join_path(c).is_some());
+        if !semi.is_empty() {
+            self.text.push('(');
+            for (i, item) in semi.iter().enumerate() {
+                if i > 0 {
+                    self.text.push_str(" AND ");
+                }
+                self.semi_join(root, item)?;
+            }
+            if plain.is_empty() && joined.is_empty() {
+                self.text.push(')');
+                return Ok(());
+            }
+            self.text.push_str(" AND ");
+            let rest: Vec<Cond> = plain
+                .iter()
+                .chain(joined.iter())
+                .map(|c| (*c).clone())
+                .collect();
+            self.cond(root, &Cond::And(rest))?;
+            self.text.push(')');
+            return Ok(());
+        }
         if joined.is_empty() {
             let mut none = Joins::new(root, false);
             return self.expr(c, &mut none);
@@ -493,6 +546,59 @@ impl Sql {
             self.text.push(')');
         }
         self.text.push_str("))");
+        Ok(())
+    }
+
+    /// `root.col IN (SELECT t."id" FROM related t WHERE [rule AND] ...)`, nested per hop, ending
+    /// with the comparison on the last related row (see [`semi_join_path`]).
+    fn semi_join(&mut self, root: &str, c: &Cond) -> Result<(), StoreError> {
+        let (
+            Some(path),
+            Cond::Cmp {
+                left,
+                op,
+                right,
+                any,
+            },
+        ) = (semi_join_path(c), c)
+        else {
+            return Err(StoreError::Other("not a semi-join comparison".into()));
+        };
+        let mut parent = root.to_string();
+        for hop in &path.hops {
+            let Link::Forward { column, .. } = &hop.link else {
+                return Err(StoreError::Other("not a forward relation".into()));
+            };
+            let alias = self.alias("_s");
+            self.text.push_str(&format!(
+                "{parent}.{} IN (SELECT {alias}.\"id\" FROM {} {alias} WHERE ",
+                quote(column)?,
+                quote(&hop.table)?
+            ));
+            if let Some(rule) = hop.cond.as_deref().filter(|r| !matches!(r, Cond::True)) {
+                self.text.push('(');
+                self.cond(&alias, rule)?;
+                self.text.push_str(") AND ");
+            }
+            parent = alias;
+        }
+        let here = |o: &Operand| match o {
+            Operand::Path(p) => Operand::Path(Path {
+                hops: vec![],
+                leaf: p.leaf.clone(),
+            }),
+            other => other.clone(),
+        };
+        let last = Cond::Cmp {
+            left: here(left),
+            op: *op,
+            right: here(right),
+            any: *any,
+        };
+        self.cond(&parent, &last)?;
+        for _ in &path.hops {
+            self.text.push(')');
+        }
         Ok(())
     }
 
