@@ -975,11 +975,28 @@ pub async fn delete_collection(backend: &Backend, id_or_name: &str) -> Result<()
             other.name
         )));
     }
+    let dropped = c.clone();
     backend
         .store
         .write(move |tx| drop_collection(tx, &c))
         .await?;
+    remove_files(backend, &dropped).await;
     backend.reload_schema().await
+}
+
+/// Removes a collection's stored files once its records are gone. The database change is
+/// already committed, so a failure here only leaves orphan files behind (and is logged).
+async fn remove_files(backend: &Backend, c: &Collection) {
+    if !c.fields.iter().any(|f| f.kind == FieldType::File) {
+        return;
+    }
+    let removed = match backend.files.current(&backend.settings()) {
+        Ok(store) => store.delete_prefix(&c.id).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = removed {
+        tracing::warn!(collection = %c.name, error = %e, "could not remove the collection's files");
+    }
 }
 
 pub async fn truncate_collection(backend: &Backend, id_or_name: &str) -> Result<()> {
@@ -998,10 +1015,13 @@ pub async fn truncate_collection(backend: &Backend, id_or_name: &str) -> Result<
         ));
     }
     let schema = backend.schema();
+    let emptied = c.clone();
     backend
         .store
         .write(move |tx| crate::records::truncate(tx, &schema, &c))
-        .await
+        .await?;
+    remove_files(backend, &emptied).await;
+    Ok(())
 }
 
 /// Output form: token secrets never leave the server.

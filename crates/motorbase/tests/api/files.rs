@@ -865,3 +865,49 @@ async fn s3_round_trip() {
     }
     assert_eq!(gone, 404, "a deleted record's objects go");
 }
+
+#[tokio::test]
+async fn truncating_or_deleting_a_collection_removes_its_files() {
+    let app = TestApp::spawn().await;
+    let su = app.superuser_token().await;
+    let cid = docs(&app).await;
+    let upload = |name: &'static str| vec![P::File("one", name, b"some bytes".to_vec())];
+    for name in ["a.txt", "b.txt"] {
+        let (status, body) = send_form(
+            &app,
+            Method::POST,
+            "/api/collections/docs/records",
+            None,
+            upload(name),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(stored_files(&app, &cid).len(), 2);
+
+    let (status, _) = app
+        .delete("/api/collections/docs/truncate", Some(&su))
+        .await;
+    assert_eq!(status, 204);
+    assert!(
+        stored_files(&app, &cid).is_empty(),
+        "truncate left files behind"
+    );
+
+    let (status, _) = send_form(
+        &app,
+        Method::POST,
+        "/api/collections/docs/records",
+        None,
+        upload("c.txt"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(stored_files(&app, &cid).len(), 1);
+    let (status, _) = app.delete("/api/collections/docs", Some(&su)).await;
+    assert_eq!(status, 204);
+    assert!(
+        !app.data_dir().join("storage").join(&cid).exists(),
+        "deleting the collection left its folder behind"
+    );
+}
