@@ -353,6 +353,13 @@ describe('dashboard', { timeout: 180_000 }, () => {
     await drawer.getByLabel('Name', { exact: true }).fill('post_titles');
     await drawer.getByRole('radio', { name: /View/ }).check();
     await drawer.getByRole('textbox', { name: 'SQL query' }).fill('SELECT id, title FROM posts');
+    // The preview runs the unsaved query through the API's dry run.
+    await drawer.getByRole('button', { name: 'Preview rows' }).click();
+    await drawer.getByText(/Fields: .*title \(text\)/).waitFor();
+    await drawer.getByRole('textbox', { name: 'SQL query' }).fill('SELECT title FROM posts');
+    await drawer.getByRole('button', { name: 'Preview rows' }).click();
+    await drawer.getByText(/missing required id column/).waitFor();
+    await drawer.getByRole('textbox', { name: 'SQL query' }).fill('SELECT id, title FROM posts');
     await drawer.getByRole('button', { name: 'Create', exact: true }).click();
     await drawer.waitFor({ state: 'detached' });
     await shot(page, '12-view-collection');

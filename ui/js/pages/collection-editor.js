@@ -439,18 +439,17 @@ export function openCollectionEditor(existing) {
         const previewBtn = h('button', {
           type: 'button', class: 'btn small',
           onclick: () => busy(previewBtn, async () => {
-            if (isNew || (existing.viewQuery || '') !== (draft.viewQuery || '')) {
-              mount(preview, h('p', { class: 'alert info', text: 'The preview runs the saved query: save the collection first, then preview its rows and the fields the API derived from it.' }));
-              return;
-            }
+            // The API runs the query as written (read-only, nothing saved) and says which fields
+            // the view would get.
             try {
-              const res = await api('GET', `/api/collections/${encodeURIComponent(existing.name)}/records`, { query: { perPage: 5 } });
-              const cols = (existing.fields || []).map((f) => f.name);
-              mount(preview, 
-                h('p', { class: 'hint', text: `${res.totalItems} rows; the first ${Math.min(5, (res.items || []).length)}:` }),
+              const res = await api('POST', '/api/collections/meta/dry-run-view', { body: { query: draft.viewQuery || '' } });
+              const cols = (res.fields || []).map((f) => f.name);
+              const rows = (res.sample || []).slice(0, 5);
+              mount(preview,
+                h('p', { class: 'hint', text: `Fields: ${(res.fields || []).map((f) => `${f.name} (${f.type})`).join(', ')}. First ${rows.length} rows:` }),
                 h('div', { class: 'table-wrap' }, h('table', { class: 'records' },
                   h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col', text: c })))),
-                  h('tbody', {}, (res.items || []).map((r) => h('tr', {}, cols.map((c) => h('td', {},
+                  h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) => h('td', {},
                     h('span', { class: 'cell-text', text: typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c] ?? '') })))))))));
             } catch (err) {
               mount(preview, h('p', { class: 'alert', text: err.message }));
