@@ -266,6 +266,10 @@ pub async fn update(backend: &Backend, patch: &Json) -> Result<Json> {
             Ok(())
         })
         .await?;
+    // New rules start with fresh counts.
+    if backend.settings().get("rateLimits") != s.get("rateLimits") {
+        backend.auth.windows.reset();
+    }
     backend.set_settings(s.clone());
     Ok(s)
 }

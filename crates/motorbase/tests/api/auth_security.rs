@@ -20,6 +20,23 @@ async fn set_rate_limits(app: &TestApp, rules: Value) {
 }
 
 #[tokio::test]
+async fn changed_rate_limits_start_with_fresh_counts() {
+    let app = TestApp::spawn().await;
+    let health =
+        |d: u64| json!([{"label": "/api/health", "audience": "", "duration": d, "maxRequests": 1}]);
+    set_rate_limits(&app, health(60)).await;
+    assert_eq!(app.get("/api/health", None).await.0, 200);
+    assert_eq!(app.get("/api/health", None).await.0, 429);
+    set_rate_limits(&app, health(61)).await;
+    assert_eq!(
+        app.get("/api/health", None).await.0,
+        200,
+        "counts survived a rule change"
+    );
+    assert_eq!(app.get("/api/health", None).await.0, 429);
+}
+
+#[tokio::test]
 async fn rate_limits_from_the_settings() {
     let app = TestApp::spawn().await;
     let su = app.superuser_token().await;
