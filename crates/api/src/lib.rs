@@ -161,6 +161,10 @@ pub fn router(backend: Arc<Backend>) -> Router {
         )
         .route("/api/settings/test/s3", post(settings::test_s3::handler))
         .route(
+            "/api/settings/test/email",
+            post(settings::test_email::handler),
+        )
+        .route(
             "/api/settings",
             get(settings::get::handler).patch(settings::update::handler),
         )

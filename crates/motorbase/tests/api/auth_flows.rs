@@ -651,3 +651,53 @@ async fn a_sign_in_from_a_new_device_is_reported() {
     sink.assert_quiet("ray@example.com", 1, Duration::from_millis(500))
         .await;
 }
+
+#[tokio::test]
+async fn a_superuser_sends_a_test_mail_of_any_template() {
+    let app = TestApp::spawn().await;
+    let sink = SmtpSink::start().await;
+    use_sink(&app, &sink).await;
+    let token = app.superuser_token().await;
+    let path = "/api/settings/test/email";
+    let failed = "Failed to send the test email.";
+    let (status, body) = app.post(path, Some(&token), json!({})).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["message"], failed);
+    assert_eq!(body["data"]["email"]["code"], "validation_required");
+    assert_eq!(body["data"]["template"]["code"], "validation_required");
+    let (status, body) = app
+        .post(
+            path,
+            Some(&token),
+            json!({"email": "bad", "template": "nope", "collection": "nosuch"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["data"]["email"]["code"], "validation_is_email");
+    assert_eq!(body["data"]["template"]["code"], "validation_in_invalid");
+    assert_eq!(
+        body["data"]["collection"]["code"],
+        "validation_invalid_auth_collection"
+    );
+    assert_eq!(
+        app.post(path, None, json!({"email": "a@b.co", "template": "otp"}))
+            .await
+            .0,
+        401
+    );
+
+    let (status, body) = app
+        .post(path, Some(&token), json!({"email": "ops@example.com", "template": "password-reset", "collection": "users"}))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let mail = sink.wait_for("ops@example.com", 1).await;
+    assert!(
+        mail.subject().contains("Acme Test"),
+        "subject: {}",
+        mail.subject()
+    );
+    assert!(
+        mail.decoded.contains("a-sample-token"),
+        "the sample token is in the mail"
+    );
+}
