@@ -370,6 +370,39 @@ describe('dashboard', { timeout: 180_000 }, () => {
     assert.deepEqual(views.fields.map((f) => f.name), ['id', 'title']);
   });
 
+  test('rich text: stored markup is shown without running, the toolbar formats, HTML is saved', async () => {
+    const token = await superuserToken();
+    const call = (method, url, body) => fetch(`${server.url}${url}`, {
+      method, headers: { Authorization: token, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    }).then((r) => r.json());
+    await call('POST', '/api/collections', {
+      name: 'notes', type: 'base', listRule: '', viewRule: '',
+      fields: [{ name: 'body', type: 'editor' }],
+    });
+    // Markup any API caller could have saved, with a script hidden in an image.
+    const note = await call('POST', '/api/collections/notes/records', {
+      body: '<p>Hello <img src="x" onerror="window.__xss = 1"><script>window.__xss = 2</script>there</p>',
+    });
+    // The collection was made behind the dashboard's back: load it afresh.
+    await page.goto(`${server.url}/_/#/collections/notes`);
+    await page.reload();
+    await rows().filter({ hasText: 'Hello' }).first().click();
+    const drawer = page.getByRole('dialog', { name: /notes record/ });
+    const area = drawer.getByRole('textbox', { name: 'body' });
+    await area.waitFor();
+    assert.equal(await area.evaluate((el) => el.innerHTML), '<p>Hello there</p>');
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    await area.click();
+    await page.keyboard.press('End');
+    await drawer.getByRole('button', { name: 'Bold' }).click();
+    await page.keyboard.type(' and bold');
+    await drawer.getByRole('button', { name: 'Save changes' }).click();
+    await drawer.waitFor({ state: 'detached' });
+    const saved = await call('GET', `/api/collections/notes/records/${note.id}`);
+    assert.match(saved.body, /^<p>Hello there<(b|strong)>(\s|&nbsp;)and bold<\/(b|strong)><\/p>$/);
+    assert.doesNotMatch(saved.body, /onerror|script/);
+  });
+
   test('phone width: the table scrolls, the navigation folds into a menu', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${server.url}/_/#/collections/users`);

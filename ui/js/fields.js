@@ -3,6 +3,7 @@
 
 import { api, fileUrl, filterString, recordsPath } from './api.js';
 import { formatBytes, formatDate, h, icon, isImageName, mount, nextId, stripHtml, truncate } from './dom.js';
+import { richText } from './richtext.js';
 import { store } from './state.js';
 import { checkbox, errorSlot, openDialog } from './ui.js';
 
@@ -317,10 +318,10 @@ export function inputFor(field, record, collection, ctx = {}) {
       break;
     }
     case 'editor': {
-      const input = h('textarea', { id, class: 'code', rows: 8, value: current ?? '', spellcheck: true });
-      control = h('div', { class: 'stack' }, input);
-      value = () => input.value;
-      focusTarget = input;
+      const editor = richText({ id, label: field.name, html: current ?? '' });
+      control = editor.el;
+      value = editor.value;
+      focusTarget = editor.focusTarget;
       break;
     }
     case 'date': {
