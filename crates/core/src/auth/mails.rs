@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
-use super::error::AuthResult;
-use super::lookup::text;
+use super::error::{check_email, AuthResult, FormErrors};
+use super::lookup::{find_by_email, text};
 use super::token::{self, Extra, TokenKind};
 use crate::collections::Collection;
 use crate::mail::{self, template, MailError, Message};
@@ -119,4 +119,34 @@ pub fn send_token_throttled(
         },
     );
     Ok(())
+}
+
+/// One mail of a flow per account per this long (as PocketBase).
+pub const RESEND_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The cooldown key of a mail `flow` (`verification`, `password-reset`) for one account.
+pub fn resend_key(flow: &str, c: &Collection, id: &str) -> String {
+    format!("{flow}:{}:{id}", c.id)
+}
+
+/// The account a request-* flow mails: the email is checked, then the account must exist and
+/// be outside its resend cooldown. `None` otherwise; the caller answers the same either way so
+/// nobody learns which addresses have accounts.
+pub async fn requesting_account(
+    backend: &Arc<Backend>,
+    c: &Arc<Collection>,
+    email: &str,
+    flow: &str,
+) -> AuthResult<Option<(Map<String, Json>, String)>> {
+    let mut errors = FormErrors::default();
+    check_email(&mut errors, "email", email);
+    errors.finish()?;
+    let Some(record) = find_by_email(backend, c, email).await? else {
+        return Ok(None);
+    };
+    let key = resend_key(flow, c, text(&record, "id"));
+    if backend.auth.cooldowns.is_active(&key) {
+        return Ok(None);
+    }
+    Ok(Some((record, key)))
 }

@@ -2,24 +2,16 @@
 //! its confirmation.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Map, Value as Json};
 
-use super::error::{check_email, AuthError, AuthResult, FormErrors};
-use super::lookup::{find_by_email, find_by_token, is_verified, save_changes, text};
-use super::mails::{send_token_throttled, Template};
+use super::error::{AuthError, AuthResult, FormErrors};
+use super::lookup::{find_by_token, is_verified, save_changes, text};
+use super::mails::{requesting_account, resend_key, send_token_throttled, Template, RESEND_AFTER};
 use super::token::{self, TokenKind};
 use crate::collections::Collection;
 use crate::hooks::{AuthEvent, AuthEventKind};
 use crate::Backend;
-
-/// One verification mail per account per this long (as PocketBase).
-const RESEND_AFTER: Duration = Duration::from_secs(120);
-
-fn resend_key(c: &Collection, id: &str) -> String {
-    format!("verification:{}:{id}", c.id)
-}
 
 /// The refusal that comes before the body is read: superusers are always verified.
 pub fn precheck(c: &Collection) -> AuthResult<()> {
@@ -35,16 +27,9 @@ pub fn precheck(c: &Collection) -> AuthResult<()> {
 /// verified yet. Answers the same either way.
 pub async fn request(backend: &Arc<Backend>, c: &Arc<Collection>, email: &str) -> AuthResult<()> {
     precheck(c)?;
-    let mut errors = FormErrors::default();
-    check_email(&mut errors, "email", email);
-    errors.finish()?;
-    let Some(record) = find_by_email(backend, c, email).await? else {
+    let Some((record, key)) = requesting_account(backend, c, email, "verification").await? else {
         return Ok(());
     };
-    let key = resend_key(c, text(&record, "id"));
-    if backend.auth.cooldowns.is_active(&key) {
-        return Ok(());
-    }
     backend
         .hooks
         .trigger_auth(&AuthEvent::new(AuthEventKind::RequestVerification, c).record(&record))?;
@@ -126,7 +111,10 @@ pub async fn confirm(backend: &Arc<Backend>, c: &Arc<Collection>, token: &str) -
             .await
             .map_err(|e| reword(e, "An error occurred while saving the verified state."))?;
     }
-    backend.auth.cooldowns.clear(&resend_key(c, &id));
+    backend
+        .auth
+        .cooldowns
+        .clear(&resend_key("verification", c, &id));
     Ok(())
 }
 
