@@ -295,18 +295,7 @@ fn check_field(f: &Field, v: Json, creating: bool) -> Result<Json, FieldError> {
                 }
                 return Ok(json!(s));
             }
-            let len = s.chars().count();
-            let min = f.opt_f64("min").unwrap_or(0.0) as usize;
-            let max = f
-                .opt_f64("max")
-                .filter(|m| *m > 0.0)
-                .map_or(TEXT_DEFAULT_MAX, |m| m as usize);
-            if len < min {
-                return Err(min_text(min));
-            }
-            if len > max {
-                return Err(max_text(max));
-            }
+            check_length(f, &s)?;
             let pattern = f.opt_str("pattern");
             if !pattern.is_empty() && !compile_pattern(pattern).is_some_and(|r| r.is_match(&s)) {
                 return Err(fe("validation_invalid_format", "Invalid value format."));
@@ -633,9 +622,9 @@ fn check_files(
     Ok(())
 }
 
-/// A client-chosen id: the id field's length, then its pattern.
-fn check_id(f: &Field, id: &str) -> Result<(), FieldError> {
-    let len = id.chars().count();
+/// A text field's `min` and `max` in characters (`max` 0 means PocketBase's default 5000).
+fn check_length(f: &Field, s: &str) -> Result<(), FieldError> {
+    let len = s.chars().count();
     let min = f.opt_f64("min").unwrap_or(0.0) as usize;
     let max = f
         .opt_f64("max")
@@ -647,6 +636,12 @@ fn check_id(f: &Field, id: &str) -> Result<(), FieldError> {
     if len > max {
         return Err(max_text(max));
     }
+    Ok(())
+}
+
+/// A client-chosen id: the id field's length, then its pattern.
+fn check_id(f: &Field, id: &str) -> Result<(), FieldError> {
+    check_length(f, id)?;
     let pattern_ok = compile_pattern(f.opt_str("pattern")).is_none_or(|r| r.is_match(id));
     if !pattern_ok || !id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
         return Err(fe("validation_invalid_format", "Invalid value format."));
