@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::common::oidc::{OidcProvider, CLIENT_ID, CLIENT_SECRET};
+use crate::common::oidc::{IdTokenPlan, OidcProvider, CLIENT_ID, CLIENT_SECRET};
 use crate::common::{assert_fragment, Case, TestApp};
 
 /// Where the provider sends the browser back; never visited, only echoed.
@@ -92,6 +92,161 @@ fn exchange(provider: &str, code: &str, verifier: &str) -> Value {
 }
 
 const WITH_OAUTH2: &str = "/api/collections/users/auth-with-oauth2";
+
+/// The whole browser round trip and the code exchange: `auth-with-oauth2`'s answer.
+async fn sign_in(app: &TestApp, provider: &str) -> (u16, Value) {
+    let (code, verifier) = authorize(app, provider).await;
+    app.post(WITH_OAUTH2, None, exchange(provider, &code, &verifier))
+        .await
+}
+
+/// An OIDC provider without a user info endpoint: the user is read from the id_token.
+fn id_token_config(idp: &OidcProvider, extra: Value) -> Value {
+    let mut conf = provider_config(idp, "oidc");
+    conf["userInfoURL"] = json!("");
+    conf["extra"] = extra;
+    conf
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[tokio::test]
+async fn an_oidc_provider_without_user_info_signs_in_from_the_id_token() {
+    let idp = OidcProvider::start().await;
+    let app = TestApp::spawn().await;
+    enable(
+        &app,
+        json!([id_token_config(&idp, json!({"jwksURL": idp.url("/jwks")}))]),
+    )
+    .await;
+    idp.sign_in_as(
+        json!({"sub": "tok-1", "email": "ida@example.com", "email_verified": true,
+                          "name": "Ida", "picture": "https://pics.example/ida.png"}),
+    );
+    let (status, body) = sign_in(&app, "oidc").await;
+    assert_eq!(status, 200, "{body}");
+    assert_fragment(
+        &body,
+        &json!({"record": {"email": "ida@example.com", "verified": true, "name": "Ida"},
+                "meta": {"id": "tok-1", "email": "ida@example.com", "name": "Ida",
+                         "avatarURL": "https://pics.example/ida.png", "isNew": true,
+                         "rawUser": {"sub": "tok-1", "aud": CLIENT_ID, "iss": idp.base}}}),
+    );
+    assert_eq!(idp.userinfo_calls(), 0, "the user came from the id_token");
+
+    // Tokens the provider's keys and our client id do not vouch for.
+    let refused = |why: &str, plan: IdTokenPlan| (why.to_string(), plan);
+    for (why, plan) in [
+        refused(
+            "signed by a key the provider does not publish",
+            IdTokenPlan {
+                other_key: true,
+                ..Default::default()
+            },
+        ),
+        refused(
+            "issued to another client",
+            IdTokenPlan {
+                claims: json!({"aud": "someone-else"}),
+                ..Default::default()
+            },
+        ),
+        refused(
+            "without an audience",
+            IdTokenPlan {
+                claims: json!({"aud": null}),
+                ..Default::default()
+            },
+        ),
+        refused(
+            "expired beyond the leeway",
+            IdTokenPlan {
+                claims: json!({"exp": unix_now() - 3600, "iat": unix_now() - 7200}),
+                ..Default::default()
+            },
+        ),
+        refused(
+            "issued in the future",
+            IdTokenPlan {
+                claims: json!({"iat": unix_now() + 3600}),
+                ..Default::default()
+            },
+        ),
+        refused(
+            "without a kid to find its key by",
+            IdTokenPlan {
+                no_kid: true,
+                ..Default::default()
+            },
+        ),
+    ] {
+        idp.id_token(plan);
+        let (status, body) = sign_in(&app, "oidc").await;
+        assert_eq!(status, 400, "{why}: {body}");
+        assert_fragment(
+            &body,
+            &json!({"message": "Failed to fetch OAuth2 user.", "data": {}}),
+        );
+    }
+}
+
+#[tokio::test]
+async fn id_token_issuers_and_keys_are_checked_only_when_configured() {
+    let idp = OidcProvider::start().await;
+    let app = TestApp::spawn().await;
+    idp.sign_in_as(json!({"sub": "tok-2", "email": "ivo@example.com", "email_verified": true}));
+    // No key set: the token is trusted as the token endpoint's direct answer, any issuer goes.
+    enable(&app, json!([id_token_config(&idp, json!({}))])).await;
+    idp.id_token(IdTokenPlan {
+        other_key: true,
+        claims: json!({"iss": "https://elsewhere.example"}),
+        ..Default::default()
+    });
+    let (status, body) = sign_in(&app, "oidc").await;
+    assert_eq!(status, 200, "{body}");
+    assert_fragment(&body, &json!({"meta": {"id": "tok-2"}}));
+    // The audience and times are checked all the same, times with five minutes' leeway.
+    for (why, claims, expected) in [
+        ("another client's", json!({"aud": "someone-else"}), 400),
+        (
+            "expired an hour ago",
+            json!({"exp": unix_now() - 3600}),
+            400,
+        ),
+        ("expired a minute ago", json!({"exp": unix_now() - 60}), 200),
+    ] {
+        idp.id_token(IdTokenPlan {
+            claims,
+            ..Default::default()
+        });
+        let (status, body) = sign_in(&app, "oidc").await;
+        assert_eq!(status, expected, "{why}: {body}");
+    }
+
+    // With `issuers`, `iss` must be one of them.
+    enable(
+        &app,
+        json!([id_token_config(
+            &idp,
+            json!({"jwksURL": idp.url("/jwks"), "issuers": ["https://other.example", idp.base]})
+        )]),
+    )
+    .await;
+    idp.id_token(IdTokenPlan::default());
+    let (status, body) = sign_in(&app, "oidc").await;
+    assert_eq!(status, 200, "the provider's own issuer: {body}");
+    for iss in [json!("https://elsewhere.example"), Value::Null] {
+        idp.id_token(IdTokenPlan {
+            claims: json!({"iss": iss}),
+            ..Default::default()
+        });
+        let (status, body) = sign_in(&app, "oidc").await;
+        assert_eq!(status, 400, "iss {iss}: {body}");
+        assert_fragment(&body, &json!({"message": "Failed to fetch OAuth2 user."}));
+    }
+}
 
 #[tokio::test]
 async fn sign_up_and_sign_in_with_an_oidc_provider() {

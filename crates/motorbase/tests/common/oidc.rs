@@ -1,9 +1,12 @@
 //! A small OpenID Connect provider on loopback for the OAuth2 tests: an authorization endpoint
 //! that approves at once (redirecting with a code), a token endpoint that checks the client
-//! secret, redirect URI and PKCE verifier, and a user info endpoint (plus GitHub's `/emails`).
+//! secret, redirect URI and PKCE verifier and also answers with an RS256-signed `id_token`,
+//! its key set at `/jwks`, and a user info endpoint (plus GitHub's `/emails`).
+//! The signing keys are test-only fixtures (`tests/fixtures/oidc/`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -16,12 +19,41 @@ use serde_json::{json, Value};
 
 pub const CLIENT_ID: &str = "test-client";
 pub const CLIENT_SECRET: &str = "test-secret";
+/// The `kid` of the published key (`fixtures/oidc/jwk.json`).
+pub const KEY_ID: &str = "motorbase-test-1";
+
+const SIGNING_KEY: &str = include_str!("../fixtures/oidc/key.pem");
+const OTHER_KEY: &str = include_str!("../fixtures/oidc/other_key.pem");
+const JWK: &str = include_str!("../fixtures/oidc/jwk.json");
+
+/// How the next id_token is made.
+#[derive(Clone)]
+pub struct IdTokenPlan {
+    /// Sign with the unpublished key instead (the signature cannot verify).
+    pub other_key: bool,
+    /// Claims set over the defaults (`iss`, `aud`, `iat`, `exp` and the user's); `null`
+    /// removes one.
+    pub claims: Value,
+    /// Leave `kid` out of the header.
+    pub no_kid: bool,
+}
+
+impl Default for IdTokenPlan {
+    fn default() -> Self {
+        IdTokenPlan {
+            other_key: false,
+            claims: json!({}),
+            no_kid: false,
+        }
+    }
+}
 
 struct Grant {
     client_id: String,
     redirect_uri: String,
     challenge: String,
     user: Value,
+    id_token: IdTokenPlan,
 }
 
 #[derive(Default)]
@@ -33,6 +65,12 @@ struct Provider {
     codes: HashMap<String, Grant>,
     tokens: HashMap<String, Value>,
     counter: u64,
+    /// How the id_token of the next authorization is made.
+    next_id_token: IdTokenPlan,
+    /// The issuer its id tokens name by default (the provider's base URL).
+    issuer: String,
+    /// Requests to `/userinfo`, to tell which way a sign-in read the user.
+    userinfo_calls: u64,
 }
 
 type Shared = Arc<Mutex<Provider>>;
@@ -57,15 +95,26 @@ impl OidcProvider {
             .route("/token", post(token))
             .route("/userinfo", get(userinfo))
             .route("/userinfo/emails", get(emails))
+            .route("/jwks", get(jwks))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the OIDC provider");
         let base = format!("http://{}", listener.local_addr().expect("address"));
+        state.lock().expect("provider lock").issuer = base.clone();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         OidcProvider { base, state, task }
+    }
+
+    /// How the id_token of the next sign-in is made.
+    pub fn id_token(&self, plan: IdTokenPlan) {
+        self.state.lock().expect("provider lock").next_id_token = plan;
+    }
+
+    pub fn userinfo_calls(&self) -> u64 {
+        self.state.lock().expect("provider lock").userinfo_calls
     }
 
     /// The user the next sign-in brings back (an OIDC claims document, or a provider's own).
@@ -129,6 +178,7 @@ async fn authorize(
         redirect_uri: get("redirect_uri"),
         challenge: get("code_challenge"),
         user: p.next_user.clone(),
+        id_token: p.next_id_token.clone(),
     };
     p.codes.insert(code.clone(), grant);
     let sep = if get("redirect_uri").contains('?') {
@@ -178,14 +228,68 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: String) ->
     }
     p.counter += 1;
     let access = format!("access-{}", p.counter);
+    let id_token = sign_id_token(&p.issuer, &grant.user, &grant.id_token);
     p.tokens.insert(access.clone(), grant.user);
     Json(json!({
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": 3600,
         "refresh_token": format!("refresh-{}", p.counter),
+        "id_token": id_token,
     }))
     .into_response()
+}
+
+/// The DER body of a PEM file (the fixtures carry a comment line before it).
+fn pem_der(pem: &str) -> Vec<u8> {
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("a PEM fixture")
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// An id_token for `user`, made as `plan` says.
+fn sign_id_token(issuer: &str, user: &Value, plan: &IdTokenPlan) -> String {
+    let now = now_secs();
+    let mut claims = json!({"iss": issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 600});
+    let target = claims.as_object_mut().expect("an object");
+    for source in [user, &plan.claims] {
+        for (k, v) in source.as_object().into_iter().flatten() {
+            if v.is_null() {
+                target.remove(k);
+            } else {
+                target.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    if !plan.no_kid {
+        header.kid = Some(KEY_ID.to_string());
+    }
+    let pem = if plan.other_key {
+        OTHER_KEY
+    } else {
+        SIGNING_KEY
+    };
+    let key = jsonwebtoken::EncodingKey::from_rsa_der(&pem_der(pem));
+    jsonwebtoken::encode(&header, &claims, &key).expect("sign the id_token")
+}
+
+async fn jwks() -> Response {
+    let key: Value = serde_json::from_str(JWK).expect("the JWK fixture");
+    Json(json!({"keys": [key]})).into_response()
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -214,6 +318,9 @@ fn bearer_user(state: &Shared, headers: &HeaderMap) -> Option<Value> {
 }
 
 async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Ok(mut p) = state.lock() {
+        p.userinfo_calls += 1;
+    }
     match bearer_user(&state, &headers) {
         Some(user) => Json(user).into_response(),
         None => StatusCode::UNAUTHORIZED.into_response(),

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value as Json};
 
+use super::id_token;
 use super::providers::{map_user, AuthUser, Mapping, APPLE_ISSUER, APPLE_JWKS_URL};
 use super::Provider;
 
@@ -93,10 +93,12 @@ pub async fn exchange(
 
 async fn get_json(url: &str, access_token: &str) -> Result<Json, ProviderError> {
     let fail = ProviderError::User;
-    let resp = http()
-        .map_err(fail)?
-        .get(url)
-        .bearer_auth(access_token)
+    let mut req = http().map_err(fail)?.get(url);
+    // A key set is public: no token goes to it.
+    if !access_token.is_empty() {
+        req = req.bearer_auth(access_token);
+    }
+    let resp = req
         .header("Accept", "application/json")
         .send()
         .await
@@ -139,6 +141,10 @@ pub async fn fetch_user(p: &Provider, tokens: &Tokens) -> Result<AuthUser, Provi
     Ok(user)
 }
 
+fn now_secs() -> f64 {
+    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
 /// GitHub's verified primary address, from its separate emails endpoint; empty if none.
 async fn github_primary_email(p: &Provider, access_token: &str) -> String {
     let url = format!("{}/emails", p.user_info_url.trim_end_matches('/'));
@@ -155,55 +161,37 @@ async fn github_primary_email(p: &Provider, access_token: &str) -> String {
         .to_string()
 }
 
-/// The claims of an `id_token`, its signature checked against the provider's published keys
-/// (Apple's, or an OIDC provider's `extra.jwksURL`), its audience against our client id.
-async fn id_token_claims(p: &Provider, id_token: &str) -> Result<Map<String, Json>, ProviderError> {
+/// The claims of an `id_token`, for providers whose user is only in it: its times and
+/// audience checked (and Apple's issuer, or an OIDC provider's `extra.issuers`), its signature
+/// against the provider's published keys (Apple's, or an OIDC provider's `extra.jwksURL`).
+/// Without keys the token is trusted as a direct answer of the token endpoint over TLS, as
+/// OpenID Connect allows and PocketBase does.
+async fn id_token_claims(p: &Provider, token: &str) -> Result<Map<String, Json>, ProviderError> {
     let fail = ProviderError::User;
-    if id_token.is_empty() {
-        return Err(fail("no id_token".into()));
+    if token.is_empty() {
+        return Err(fail("empty id_token".into()));
     }
-    let jwks_url = if p.mapping == Mapping::Apple {
+    let apple = p.mapping == Mapping::Apple;
+    let claims = id_token::unverified_claims(token).map_err(fail)?;
+    let checks = id_token::Checks {
+        audience: Some(p.client_id.clone()),
+        issuers: if apple {
+            vec![APPLE_ISSUER.to_string()]
+        } else {
+            id_token::issuers_option(p.extra.get("issuers"))
+        },
+        require_exp: apple,
+        leeway: id_token::leeway(),
+    };
+    id_token::check_claims(&claims, &checks, now_secs()).map_err(fail)?;
+    let jwks_url = if apple {
         APPLE_JWKS_URL.to_string()
     } else {
         p.extra_str("jwksURL")
     };
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_audience(&[p.client_id.as_str()]);
-    if p.mapping == Mapping::Apple {
-        validation.set_issuer(&[APPLE_ISSUER]);
-    }
-    let claims = if jwks_url.is_empty() {
-        // Without keys the token is only as trustworthy as the TLS channel it came over,
-        // which is how OIDC treats a token received directly from the token endpoint.
-        validation.insecure_disable_signature_validation();
-        decode::<Map<String, Json>>(id_token, &DecodingKey::from_secret(b""), &validation)
-    } else {
-        let header = decode_header(id_token).map_err(|e| fail(e.to_string()))?;
+    if !jwks_url.is_empty() {
         let jwks = get_json(&jwks_url, "").await?;
-        let key = jwks
-            .get("keys")
-            .and_then(Json::as_array)
-            .and_then(|keys| {
-                keys.iter().find(|k| {
-                    header.kid.is_none()
-                        || k.get("kid").and_then(Json::as_str) == header.kid.as_deref()
-                })
-            })
-            .ok_or_else(|| fail("no matching key".into()))?;
-        let part = |k: &str| key.get(k).and_then(Json::as_str).unwrap_or("");
-        let decoding = DecodingKey::from_rsa_components(part("n"), part("e"))
-            .map_err(|e| fail(e.to_string()))?;
-        if !matches!(
-            header.alg,
-            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512
-        ) {
-            return Err(fail(format!(
-                "unexpected id_token algorithm {:?}",
-                header.alg
-            )));
-        }
-        validation.algorithms = vec![header.alg];
-        decode::<Map<String, Json>>(id_token, &decoding, &validation)
-    };
-    claims.map(|d| d.claims).map_err(|e| fail(e.to_string()))
+        id_token::check_signature(token, &jwks).map_err(fail)?;
+    }
+    Ok(claims)
 }

@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod config;
+pub mod id_token;
 pub mod providers;
 
 use std::sync::Arc;

@@ -190,11 +190,12 @@ fn s(raw: &Map<String, Json>, key: &str) -> String {
     }
 }
 
-/// `true`, `"true"` or `1`: providers disagree on how to say it.
+/// A flag as PocketBase reads one (Go's `cast.ToBool`): a boolean, a non-zero number, or one
+/// of Go's true spellings; providers disagree on how to say it (Apple sends `"true"`).
 fn truthy(v: Option<&Json>) -> bool {
     match v {
         Some(Json::Bool(b)) => *b,
-        Some(Json::String(s)) => s.eq_ignore_ascii_case("true") || s == "1",
+        Some(Json::String(s)) => matches!(s.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"),
         Some(Json::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
         _ => false,
     }
@@ -204,7 +205,15 @@ fn truthy(v: Option<&Json>) -> bool {
 pub fn map_user(mapping: Mapping, raw: Map<String, Json>) -> AuthUser {
     let mut u = AuthUser::default();
     match mapping {
-        Mapping::Oidc | Mapping::Google | Mapping::Apple => {
+        // Apple's id_token has no username or picture; its name comes from the redirect.
+        Mapping::Apple => {
+            u.id = s(&raw, "sub");
+            u.name = s(&raw, "name");
+            if truthy(raw.get("email_verified")) {
+                u.email = s(&raw, "email");
+            }
+        }
+        Mapping::Oidc | Mapping::Google => {
             u.id = s(&raw, "sub");
             u.name = s(&raw, "name");
             u.username = s(&raw, "preferred_username");
@@ -328,5 +337,27 @@ mod tests {
             "https://cdn.discordapp.com/avatars/9/abc.png"
         );
         assert_eq!(dc.email, "d@x.test");
+    }
+
+    #[test]
+    fn apple_reads_only_the_id_token_claims_it_sends() {
+        let u = map_user(
+            Mapping::Apple,
+            raw(
+                json!({"sub": "001.apple", "email": "a@privaterelay.appleid.com",
+                       "email_verified": "true", "is_private_email": "true",
+                       "preferred_username": "x", "picture": "https://x/p.png"}),
+            ),
+        );
+        assert_eq!(
+            (u.id.as_str(), u.email.as_str(), u.name.as_str()),
+            ("001.apple", "a@privaterelay.appleid.com", "")
+        );
+        assert_eq!((u.username.as_str(), u.avatar_url.as_str()), ("", ""));
+        let u = map_user(
+            Mapping::Apple,
+            raw(json!({"sub": "2", "email": "b@x.test", "email_verified": "false"})),
+        );
+        assert_eq!(u.email, "");
     }
 }
