@@ -571,3 +571,59 @@ async fn the_redirect_reaches_the_waiting_client() {
         "../_/#/auth/oauth2-redirect-failure"
     );
 }
+
+/// Microsoft's user comes from Graph's `/me`; its email from `mail`, or, when
+/// `extra.idTokenEmailClaim` says so, from the id_token (which `openid` then asks for).
+#[tokio::test]
+async fn microsoft_email_from_graph_or_the_id_token() {
+    let idp = OidcProvider::start().await;
+    let app = TestApp::spawn().await;
+    enable(&app, json!([provider_config(&idp, "microsoft")])).await;
+    idp.sign_in_as(json!({"id": "ms-1", "displayName": "Mo Soft", "mail": "mo@example.com"}));
+    idp.id_token(IdTokenPlan {
+        claims: json!({"email": "mo.claim@example.com"}),
+        ..Default::default()
+    });
+    let (status, body) = sign_in(&app, "microsoft").await;
+    assert_eq!(status, 200, "{body}");
+    assert_fragment(
+        &body,
+        &json!({"record": {"email": "mo@example.com", "name": "Mo Soft"},
+                "meta": {"id": "ms-1", "email": "mo@example.com"}}),
+    );
+
+    let mut conf = provider_config(&idp, "microsoft");
+    conf["extra"] = json!({"idTokenEmailClaim": "email_and_xms_edov"});
+    enable(&app, json!([conf])).await;
+    let (_, methods) = app.get("/api/collections/users/auth-methods", None).await;
+    let url = methods["oauth2"]["providers"][0]["authURL"]
+        .as_str()
+        .expect("authURL");
+    assert!(url.contains("scope=User.Read+openid"), "{url}");
+    // The domain owner is not verified: no email is trusted (not Graph's either), and an
+    // account cannot be made without one (the records API's refusal, as in PocketBase).
+    idp.sign_in_as(json!({"id": "ms-2", "displayName": "Ms Two", "mail": "two@example.com"}));
+    idp.id_token(IdTokenPlan {
+        claims: json!({"email": "two@example.com", "xms_edov": false}),
+        ..Default::default()
+    });
+    let (status, body) = sign_in(&app, "microsoft").await;
+    assert_eq!(status, 400, "{body}");
+    assert_fragment(
+        &body,
+        &json!({"message": "Failed to create record.",
+                "data": {"email": {"code": "validation_required"}}}),
+    );
+    idp.sign_in_as(json!({"id": "ms-3", "displayName": "Ms Three", "mail": "graph3@example.com"}));
+    idp.id_token(IdTokenPlan {
+        claims: json!({"email": "three@example.com", "xms_edov": true}),
+        ..Default::default()
+    });
+    let (status, body) = sign_in(&app, "microsoft").await;
+    assert_eq!(status, 200, "{body}");
+    assert_fragment(
+        &body,
+        &json!({"record": {"email": "three@example.com", "verified": true},
+                "meta": {"email": "three@example.com"}}),
+    );
+}

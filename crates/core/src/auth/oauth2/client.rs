@@ -6,7 +6,10 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json};
 
 use super::id_token;
-use super::providers::{map_user, AuthUser, Mapping, APPLE_ISSUER, APPLE_JWKS_URL};
+use super::providers::{
+    map_user, microsoft_email, AuthUser, Mapping, APPLE_ISSUER, APPLE_JWKS_URL,
+    MICROSOFT_EMAIL_CLAIM,
+};
 use super::Provider;
 
 /// How long one call to a provider may take.
@@ -129,6 +132,12 @@ pub async fn fetch_user(p: &Provider, tokens: &Tokens) -> Result<AuthUser, Provi
     if p.mapping == Mapping::GitHub {
         user.email = github_primary_email(p, &tokens.access_token).await;
     }
+    if p.mapping == Mapping::Microsoft {
+        if let Some(rule) = p.extra.get(MICROSOFT_EMAIL_CLAIM).and_then(Json::as_str) {
+            let claims = trusted_id_token_claims(&tokens.id_token);
+            user.email = microsoft_email(rule, &user.email, &claims);
+        }
+    }
     if user.id.is_empty() {
         return Err(ProviderError::User("no user id".into()));
     }
@@ -143,6 +152,19 @@ pub async fn fetch_user(p: &Provider, tokens: &Tokens) -> Result<AuthUser, Provi
 
 fn now_secs() -> f64 {
     chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
+/// The claims of an id_token that came straight from the token endpoint, checked only for its
+/// times (how PocketBase reads Microsoft's optional email claims); empty when it has none or
+/// they fail.
+fn trusted_id_token_claims(id_token: &str) -> Map<String, Json> {
+    let checks = id_token::Checks {
+        leeway: id_token::leeway(),
+        ..Default::default()
+    };
+    id_token::unverified_claims(id_token)
+        .and_then(|c| id_token::check_claims(&c, &checks, now_secs()).map(|_| c))
+        .unwrap_or_default()
 }
 
 /// GitHub's verified primary address, from its separate emails endpoint; empty if none.

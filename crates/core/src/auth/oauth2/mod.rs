@@ -82,6 +82,21 @@ pub fn providers(c: &Collection) -> Vec<Provider> {
                     v
                 }
             };
+            let extra = conf
+                .get("extra")
+                .and_then(Json::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let mut scopes: Vec<String> = spec.scopes.iter().map(|s| s.to_string()).collect();
+            // Microsoft's email claims come in the id_token, which only `openid` asks for.
+            if spec.mapping == Mapping::Microsoft
+                && extra
+                    .get(providers::MICROSOFT_EMAIL_CLAIM)
+                    .is_some_and(|v| !matches!(v, Json::Null) && v != "")
+                && !scopes.iter().any(|s| s == "openid")
+            {
+                scopes.push("openid".into());
+            }
             Some(Provider {
                 display_name: or("displayName", spec.display_name),
                 client_id: get("clientId"),
@@ -89,17 +104,13 @@ pub fn providers(c: &Collection) -> Vec<Provider> {
                 auth_url: or("authURL", spec.auth_url),
                 token_url: or("tokenURL", spec.token_url),
                 user_info_url: or("userInfoURL", spec.user_info_url),
-                scopes: spec.scopes.iter().map(|s| s.to_string()).collect(),
+                scopes,
                 pkce: conf
                     .get("pkce")
                     .and_then(Json::as_bool)
                     .unwrap_or(spec.pkce),
                 mapping: spec.mapping,
-                extra: conf
-                    .get("extra")
-                    .and_then(Json::as_object)
-                    .cloned()
-                    .unwrap_or_default(),
+                extra,
                 name,
             })
         })
@@ -293,22 +304,13 @@ async fn link_or_create(
     let mut event = AuthEvent::new(AuthEventKind::AuthWithOAuth2, c).method("oauth2");
     event.record = existing.clone();
     backend.hooks.trigger_auth(&event)?;
-    let failed = |e: crate::CoreError| match e {
-        crate::CoreError::Validation { data, .. } => AuthError::Core(crate::CoreError::validation(
-            "Failed to authenticate.",
-            data,
-        )),
-        other => AuthError::Core(other),
-    };
     let is_new = existing.is_none();
     let record = match existing {
         None => {
             if c.is_superusers() {
                 return Err(AuthError::BadRequest("Failed to authenticate.".into()));
             }
-            create_account(backend, c, &user, create_data, ctx)
-                .await
-                .map_err(failed)?
+            create_account(backend, c, &user, create_data, ctx).await?
         }
         Some(record) => {
             let id = text(&record, "id").to_string();
@@ -345,7 +347,7 @@ async fn link_or_create(
             } else {
                 save_changes(backend, c, &id, changes)
                     .await
-                    .map_err(failed)?
+                    .map_err(failed_to_authenticate)?
             }
         }
     };
@@ -368,15 +370,28 @@ async fn link_or_create(
     })
 }
 
+/// A failed save of the account: its field errors under PocketBase's sign-in message.
+fn failed_to_authenticate(e: crate::CoreError) -> AuthError {
+    match e {
+        crate::CoreError::Validation { data, .. } => AuthError::Core(crate::CoreError::validation(
+            "Failed to authenticate.",
+            data,
+        )),
+        other => AuthError::Core(other),
+    }
+}
+
 /// A new account from the external user (the client's `createData` wins over the mapped
-/// fields), created through the records API under the collection's create rule.
+/// fields), created through the records API under the collection's create rule. That API's
+/// refusal is the answer as it stands ("Failed to create record.", as PocketBase's internal
+/// create request answers).
 async fn create_account(
     backend: &Arc<Backend>,
     c: &Arc<Collection>,
     user: &AuthUser,
     mut data: Map<String, Json>,
     ctx: &RequestCtx,
-) -> crate::Result<Map<String, Json>> {
+) -> AuthResult<Map<String, Json>> {
     if data
         .get("email")
         .and_then(Json::as_str)
@@ -425,8 +440,9 @@ async fn create_account(
     }
     let mut create_ctx = ctx.clone();
     create_ctx.context = "oauth2".into();
-    let created =
-        crate::records::create(backend, &c.name, data, Default::default(), create_ctx).await?;
+    let created = crate::records::create(backend, &c.name, data, Default::default(), create_ctx)
+        .await
+        .map_err(AuthError::Core)?;
     let id = created
         .get("id")
         .and_then(Json::as_str)
@@ -438,7 +454,9 @@ async fn create_account(
     if !is_verified(&record) && text(&record, "email") == user.email {
         let mut changes = Map::new();
         changes.insert("verified".into(), Json::Bool(true));
-        record = save_changes(backend, c, &id, changes).await?;
+        record = save_changes(backend, c, &id, changes)
+            .await
+            .map_err(failed_to_authenticate)?;
     }
     Ok(record)
 }

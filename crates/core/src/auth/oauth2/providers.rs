@@ -201,6 +201,45 @@ fn truthy(v: Option<&Json>) -> bool {
     }
 }
 
+/// The Microsoft provider's `extra` key that picks where the email comes from.
+pub const MICROSOFT_EMAIL_CLAIM: &str = "idTokenEmailClaim";
+
+/// Microsoft's email under the collection's `extra.idTokenEmailClaim` rule (PocketBase's
+/// options): by default Graph's `mail` field, otherwise claims of the id_token,
+/// which Microsoft fills only with addresses it considers verified.
+pub fn microsoft_email(rule: &str, mail: &str, claims: &Map<String, Json>) -> String {
+    let claim = |k: &str| {
+        claims
+            .get(k)
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let primary = || claim("verified_primary_email");
+    // `xms_edov`: the email's domain owner is verified.
+    let edov = || {
+        if truthy(claims.get("xms_edov")) {
+            claim("email")
+        } else {
+            String::new()
+        }
+    };
+    match rule {
+        "any_verified" => {
+            let p = primary();
+            if p.is_empty() {
+                edov()
+            } else {
+                p
+            }
+        }
+        "verified_primary_email" => primary(),
+        "email_and_xms_edov" => edov(),
+        "email" => claim("email"),
+        _ => mail.to_string(),
+    }
+}
+
 /// Reads a provider's user document. GitHub's email comes separately (see `client`).
 pub fn map_user(mapping: Mapping, raw: Map<String, Json>) -> AuthUser {
     let mut u = AuthUser::default();
@@ -242,6 +281,7 @@ pub fn map_user(mapping: Mapping, raw: Map<String, Json>) -> AuthUser {
                 u.email = s(&raw, "email");
             }
         }
+        // Graph's `/me`; the email may be replaced by id_token claims (`microsoft_email`).
         Mapping::Microsoft => {
             u.id = s(&raw, "id");
             u.name = s(&raw, "displayName");
@@ -359,5 +399,37 @@ mod tests {
             raw(json!({"sub": "2", "email": "b@x.test", "email_verified": "false"})),
         );
         assert_eq!(u.email, "");
+    }
+
+    #[test]
+    fn microsoft_email_follows_the_configured_claim() {
+        let ms = map_user(
+            Mapping::Microsoft,
+            raw(
+                json!({"id": "m", "displayName": "Mo", "mail": "graph@x.test",
+                       "userPrincipalName": "upn@x.test"}),
+            ),
+        );
+        assert_eq!(
+            (ms.id.as_str(), ms.name.as_str(), ms.email.as_str()),
+            ("m", "Mo", "graph@x.test")
+        );
+        let claims = raw(json!({"email": "claim@x.test", "xms_edov": true,
+                                "verified_primary_email": "primary@x.test"}));
+        let email = |rule: &str, c: &Map<String, Json>| microsoft_email(rule, &ms.email, c);
+        assert_eq!(email("", &claims), "graph@x.test");
+        assert_eq!(email("unknown", &claims), "graph@x.test");
+        assert_eq!(email("email", &claims), "claim@x.test");
+        assert_eq!(email("email_and_xms_edov", &claims), "claim@x.test");
+        assert_eq!(email("verified_primary_email", &claims), "primary@x.test");
+        assert_eq!(email("any_verified", &claims), "primary@x.test");
+        let unverified_domain = raw(json!({"email": "claim@x.test", "xms_edov": false}));
+        assert_eq!(email("email_and_xms_edov", &unverified_domain), "");
+        assert_eq!(email("any_verified", &unverified_domain), "");
+        assert_eq!(email("email", &unverified_domain), "claim@x.test");
+        let edov_only = raw(json!({"email": "claim@x.test", "xms_edov": "1"}));
+        assert_eq!(email("any_verified", &edov_only), "claim@x.test");
+        // No usable id_token: no email rather than the Graph one.
+        assert_eq!(email("email", &Map::new()), "");
     }
 }
