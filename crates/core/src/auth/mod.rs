@@ -26,6 +26,8 @@ pub struct AuthState {
     pub cooldowns: throttle::Cooldowns,
     /// Request counts of the settings' rate limit rules and of the OTP guess limit.
     pub windows: throttle::Windows,
+    /// Apple's one-time user names, from the redirect to the sign-in.
+    pub redirect_names: oauth2::redirect_name::RedirectNames,
 }
 
 use std::sync::Arc;

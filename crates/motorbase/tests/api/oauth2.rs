@@ -572,6 +572,65 @@ async fn the_redirect_reaches_the_waiting_client() {
     );
 }
 
+/// Apple posts its answer (`response_mode=form_post`) with a `user` field holding the name it
+/// gives only once. The redirect still reaches the waiting client with `{state, code}` and a
+/// 303 (a POST's redirect), and the name is not passed on to the client; it is kept for the
+/// sign-in with that code (`redirect_name`'s unit tests; Apple's fixed key URL keeps its
+/// sign-in off loopback).
+#[tokio::test]
+async fn apple_form_post_reaches_the_waiting_client() {
+    let app = TestApp::spawn().await;
+    let wait = std::time::Duration::from_secs(5);
+    let mut stream = reqwest::Client::new()
+        .get(app.url("/api/realtime"))
+        .send()
+        .await
+        .expect("connect");
+    let mut buf = String::new();
+    let connect = sse_event(&mut stream, &mut buf, "PB_CONNECT", wait)
+        .await
+        .expect("PB_CONNECT");
+    let client_id = connect["clientId"].as_str().expect("clientId").to_string();
+    let (status, body) = app
+        .post(
+            "/api/realtime",
+            None,
+            json!({"clientId": client_id, "subscriptions": ["@oauth2"]}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    let user = r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"ada@example.com"}"#;
+    let form = format!(
+        "state={}&code=apple-code&user={}",
+        encode(&client_id),
+        encode(user)
+    );
+    let resp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .post(app.url("/api/oauth2-redirect"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("redirect");
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(
+        resp.headers()["location"],
+        "../_/#/auth/oauth2-redirect-success"
+    );
+    let message = sse_event(&mut stream, &mut buf, "@oauth2", wait)
+        .await
+        .expect("an @oauth2 message");
+    assert_eq!(
+        message,
+        json!({"state": client_id, "code": "apple-code"}),
+        "the name stays on the server"
+    );
+}
+
 /// Microsoft's user comes from Graph's `/me`; its email from `mail`, or, when
 /// `extra.idTokenEmailClaim` says so, from the id_token (which `openid` then asks for).
 #[tokio::test]

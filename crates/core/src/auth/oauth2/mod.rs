@@ -7,6 +7,7 @@ pub mod client;
 pub mod config;
 pub mod id_token;
 pub mod providers;
+pub mod redirect_name;
 
 use std::sync::Arc;
 
@@ -260,10 +261,16 @@ pub async fn authenticate(
         tracing::warn!(error = %e, provider = %provider.name, "OAuth2 code exchange failed");
         AuthError::BadRequest("Failed to fetch OAuth2 token.".into())
     })?;
-    let user = client::fetch_user(provider, &tokens).await.map_err(|e| {
+    let mut user = client::fetch_user(provider, &tokens).await.map_err(|e| {
         tracing::warn!(error = %e, provider = %provider.name, "OAuth2 user fetch failed");
         AuthError::BadRequest("Failed to fetch OAuth2 user.".into())
     })?;
+    // Apple's id_token has no name: it came once, posted with this code to the redirect.
+    if provider.mapping == Mapping::Apple && user.name.is_empty() {
+        if let Some(name) = backend.auth.redirect_names.take(&form.code) {
+            user.name = name;
+        }
+    }
     link_or_create(backend, c, provider, user, form.create_data, ctx).await
 }
 
