@@ -28,8 +28,23 @@ pub struct AuthState {
     pub windows: throttle::Windows,
     /// Apple's one-time user names, from the redirect to the sign-in.
     pub redirect_names: oauth2::redirect_name::RedirectNames,
+    /// Set by `serve --oauth2-avatar-private-hosts`: avatar downloads may reach loopback and
+    /// private addresses.
+    oauth2_avatar_private_hosts: AtomicBool,
 }
 
+impl AuthState {
+    pub fn oauth2_avatar_private_hosts(&self) -> bool {
+        self.oauth2_avatar_private_hosts.load(Ordering::Relaxed)
+    }
+
+    pub fn allow_oauth2_avatar_private_hosts(&self, allow: bool) {
+        self.oauth2_avatar_private_hosts
+            .store(allow, Ordering::Relaxed);
+    }
+}
+
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use motorbase_store::{Cond, Select, StoreError};

@@ -28,6 +28,10 @@ enum Command {
         /// The data folder.
         #[arg(long, default_value = "./mb_data")]
         dir: PathBuf,
+        /// Lets OAuth2 sign-ups download avatars from loopback and private network addresses,
+        /// refused by default as in PocketBase (for tests and closed networks).
+        #[arg(long)]
+        oauth2_avatar_private_hosts: bool,
     },
     /// Manages superusers.
     Superuser {
@@ -55,7 +59,11 @@ enum SuperuserAction {
 
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { http, dir } => serve::run(&http, &dir).await,
+        Command::Serve {
+            http,
+            dir,
+            oauth2_avatar_private_hosts,
+        } => serve::run(&http, &dir, oauth2_avatar_private_hosts).await,
         Command::Superuser { action } => match action {
             SuperuserAction::Upsert {
                 email,

@@ -3,12 +3,15 @@ use std::path::Path;
 use motorbase_core::Backend;
 use tokio::net::TcpListener;
 
-pub async fn run(http: &str, dir: &Path) -> Result<(), String> {
+pub async fn run(http: &str, dir: &Path, avatar_private_hosts: bool) -> Result<(), String> {
     // Every realtime subscriber holds a socket: allow as many as the system lets us.
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         tracing::warn!("cannot raise the open-files limit: {e}");
     }
     let backend = Backend::open(dir).await.map_err(|e| e.to_string())?;
+    backend
+        .auth
+        .allow_oauth2_avatar_private_hosts(avatar_private_hosts);
     let listener = TcpListener::bind(http)
         .await
         .map_err(|e| format!("cannot listen on {http}: {e}"))?;

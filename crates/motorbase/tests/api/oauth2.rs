@@ -686,3 +686,88 @@ async fn microsoft_email_from_graph_or_the_id_token() {
                 "meta": {"email": "three@example.com"}}),
     );
 }
+
+/// A 2x2 PNG.
+fn small_png() -> Vec<u8> {
+    let img = image::RgbaImage::from_pixel(2, 2, image::Rgba([200, 30, 60, 255]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode a PNG");
+    out.into_inner()
+}
+
+/// The default users collection maps `avatarURL` to its `avatar` file field: the picture is
+/// downloaded and stored like an upload. A download that fails leaves the field empty and
+/// the sign-up goes on.
+#[tokio::test]
+async fn the_avatar_is_downloaded_into_the_file_field() {
+    let idp = OidcProvider::start().await;
+    // The test provider is on loopback, which avatar downloads refuse unless allowed.
+    let app = TestApp::spawn_with_args(&["--oauth2-avatar-private-hosts"]).await;
+    enable(&app, json!([provider_config(&idp, "oidc")])).await;
+
+    // Nothing served yet: a 404.
+    idp.sign_in_as(
+        json!({"sub": "av-1", "email": "no.pic@example.com", "email_verified": true,
+                          "picture": idp.url("/avatar.png")}),
+    );
+    let (status, body) = sign_in(&app, "oidc").await;
+    assert_eq!(status, 200, "{body}");
+    assert_fragment(
+        &body,
+        &json!({"record": {"avatar": ""}, "meta": {"avatarURL": idp.url("/avatar.png")}}),
+    );
+
+    let png = small_png();
+    idp.serve_avatar(png.clone());
+    idp.sign_in_as(
+        json!({"sub": "av-2", "email": "pic@example.com", "email_verified": true,
+                          "name": "Pic", "picture": idp.url("/avatar.png")}),
+    );
+    let (status, body) = sign_in(&app, "oidc").await;
+    assert_eq!(status, 200, "{body}");
+    let name = body["record"]["avatar"].as_str().expect("a file name");
+    assert!(
+        name.starts_with("avatar_") && name.ends_with(".png") && name.len() > "avatar_.png".len(),
+        "a stored name: {name}"
+    );
+    let path = format!(
+        "/api/files/{}/{}/{name}",
+        body["record"]["collectionId"]
+            .as_str()
+            .expect("collectionId"),
+        body["record"]["id"].as_str().expect("id")
+    );
+    let resp = reqwest::get(app.url(&path)).await.expect("download");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    assert_eq!(resp.bytes().await.expect("bytes").to_vec(), png);
+    // A thumbnail is made from it like from any upload.
+    let resp = reqwest::get(app.url(&format!("{path}?thumb=100x100")))
+        .await
+        .expect("thumb");
+    assert_eq!(resp.status().as_u16(), 200);
+    let thumb = image::load_from_memory(&resp.bytes().await.expect("bytes")).expect("an image");
+    assert_eq!((thumb.width(), thumb.height()), (100, 100));
+}
+
+/// As in PocketBase, an avatar on a loopback or private address is not fetched (a provider
+/// must not make the server probe its own network); the account is created without it.
+#[tokio::test]
+async fn an_avatar_on_a_private_address_is_not_fetched() {
+    let idp = OidcProvider::start().await;
+    let app = TestApp::spawn().await;
+    enable(&app, json!([provider_config(&idp, "oidc")])).await;
+    idp.serve_avatar(small_png());
+    idp.sign_in_as(
+        json!({"sub": "av-3", "email": "local@example.com", "email_verified": true,
+                          "picture": idp.url("/avatar.png")}),
+    );
+    let (status, body) = sign_in(&app, "oidc").await;
+    assert_eq!(status, 200, "{body}");
+    assert_fragment(
+        &body,
+        &json!({"record": {"email": "local@example.com", "avatar": ""},
+                "meta": {"avatarURL": idp.url("/avatar.png"), "isNew": true}}),
+    );
+}

@@ -31,6 +31,8 @@ pub struct TestApp {
     base: String,
     client: reqwest::Client,
     superuser_token: tokio::sync::OnceCell<String>,
+    /// Extra `serve` arguments, kept for restarts.
+    serve_args: Vec<String>,
     /// Declared before the folder it uses, so it stops first.
     server: Option<Server>,
     root: TempDir,
@@ -107,7 +109,7 @@ fn upsert_superuser(root: &Path) {
 
 /// Starts `serve` on the data folder under `root` and waits for its "Server started at URL"
 /// line.
-fn start_server(root: &Path) -> (Server, String) {
+fn start_server(root: &Path, args: &[String]) -> (Server, String) {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -117,6 +119,7 @@ fn start_server(root: &Path) -> (Server, String) {
         .args(["serve", "--http", &http_addr(), "--dir"])
         .arg(data_dir(root))
         .args(extra_serve_args())
+        .args(args)
         .current_dir(root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -185,6 +188,13 @@ fn stop_gracefully(mut server: Server) {
 impl TestApp {
     /// A fresh data folder with the superuser, and a server on it.
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with_args(&[]).await
+    }
+
+    /// Like `spawn`, with extra `serve` arguments (Motorbase's own flags).
+    pub async fn spawn_with_args(args: &[&str]) -> TestApp {
+        let serve_args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let start_args = serve_args.clone();
         let root = tempfile::Builder::new()
             .prefix("motorbase-test-")
             .tempdir()
@@ -192,7 +202,7 @@ impl TestApp {
         let path = root.path().to_path_buf();
         let (server, base) = tokio::task::spawn_blocking(move || {
             upsert_superuser(&path);
-            start_server(&path)
+            start_server(&path, &start_args)
         })
         .await
         .expect("start the server");
@@ -200,6 +210,7 @@ impl TestApp {
             base,
             client: reqwest::Client::new(),
             superuser_token: tokio::sync::OnceCell::new(),
+            serve_args,
             server: Some(server),
             root,
         }
@@ -210,9 +221,10 @@ impl TestApp {
     pub async fn restart(&mut self) {
         let running = self.server.take().expect("a running server");
         let path = self.root.path().to_path_buf();
+        let args = self.serve_args.clone();
         let (server, base) = tokio::task::spawn_blocking(move || {
             stop_gracefully(running);
-            start_server(&path)
+            start_server(&path, &args)
         })
         .await
         .expect("restart the server");

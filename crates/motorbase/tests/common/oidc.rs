@@ -1,7 +1,7 @@
 //! A small OpenID Connect provider on loopback for the OAuth2 tests: an authorization endpoint
 //! that approves at once (redirecting with a code), a token endpoint that checks the client
 //! secret, redirect URI and PKCE verifier and also answers with an RS256-signed `id_token`,
-//! its key set at `/jwks`, and a user info endpoint (plus GitHub's `/emails`).
+//! its key set at `/jwks`, a user info endpoint (plus GitHub's `/emails`), and an avatar image.
 //! The signing keys are test-only fixtures (`tests/fixtures/oidc/`).
 
 use std::collections::HashMap;
@@ -69,6 +69,8 @@ struct Provider {
     next_id_token: IdTokenPlan,
     /// The issuer its id tokens name by default (the provider's base URL).
     issuer: String,
+    /// What `/avatar.png` serves.
+    avatar: Vec<u8>,
     /// Requests to `/userinfo`, to tell which way a sign-in read the user.
     userinfo_calls: u64,
 }
@@ -96,6 +98,7 @@ impl OidcProvider {
             .route("/userinfo", get(userinfo))
             .route("/userinfo/emails", get(emails))
             .route("/jwks", get(jwks))
+            .route("/avatar.png", get(avatar))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -111,6 +114,11 @@ impl OidcProvider {
     /// How the id_token of the next sign-in is made.
     pub fn id_token(&self, plan: IdTokenPlan) {
         self.state.lock().expect("provider lock").next_id_token = plan;
+    }
+
+    /// The bytes `/avatar.png` serves.
+    pub fn serve_avatar(&self, png: Vec<u8>) {
+        self.state.lock().expect("provider lock").avatar = png;
     }
 
     pub fn userinfo_calls(&self) -> u64 {
@@ -290,6 +298,14 @@ fn sign_id_token(issuer: &str, user: &Value, plan: &IdTokenPlan) -> String {
 async fn jwks() -> Response {
     let key: Value = serde_json::from_str(JWK).expect("the JWK fixture");
     Json(json!({"keys": [key]})).into_response()
+}
+
+async fn avatar(State(state): State<Shared>) -> Response {
+    let png = state.lock().map(|p| p.avatar.clone()).unwrap_or_default();
+    if png.is_empty() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    ([(header::CONTENT_TYPE, "image/png")], png).into_response()
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {

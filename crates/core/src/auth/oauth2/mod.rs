@@ -3,6 +3,7 @@
 //! `auth-with-oauth2` trades the returned code for the external user, then finds, links or
 //! creates the account.
 
+pub mod avatar;
 pub mod client;
 pub mod config;
 pub mod id_token;
@@ -431,13 +432,24 @@ async fn create_account(
         }
     }
     let avatar = target("avatarURL");
+    let mut uploads = Vec::new();
     if let Some(f) = c.field(&avatar) {
-        // A file field would need the image downloaded; only text fields take the URL.
-        if !data.contains_key(&avatar)
-            && !user.avatar_url.is_empty()
-            && f.kind != crate::collections::FieldType::File
-        {
-            data.insert(avatar, Json::String(user.avatar_url.clone()));
+        if !data.contains_key(&avatar) && !user.avatar_url.is_empty() {
+            if f.kind == crate::collections::FieldType::File {
+                // The image itself, stored like an upload; without it the account is still
+                // created (PocketBase only logs the failure).
+                let allow_private = backend.auth.oauth2_avatar_private_hosts();
+                match avatar::download(&user.avatar_url, allow_private).await {
+                    Ok((filename, bytes)) => uploads.push(crate::files::Upload {
+                        key: avatar,
+                        filename,
+                        bytes,
+                    }),
+                    Err(e) => tracing::warn!(error = %e, "Failed to retrieve OAuth2 avatar"),
+                }
+            } else {
+                data.insert(avatar, Json::String(user.avatar_url.clone()));
+            }
         }
     }
     if !data.contains_key("password") {
@@ -447,9 +459,16 @@ async fn create_account(
     }
     let mut create_ctx = ctx.clone();
     create_ctx.context = "oauth2".into();
-    let created = crate::records::create(backend, &c.name, data, Default::default(), create_ctx)
-        .await
-        .map_err(AuthError::Core)?;
+    let created = crate::records::create_with_files(
+        backend,
+        &c.name,
+        data,
+        uploads,
+        Default::default(),
+        create_ctx,
+    )
+    .await
+    .map_err(AuthError::Core)?;
     let id = created
         .get("id")
         .and_then(Json::as_str)
