@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """HTTP benchmark: Motorbase and PocketBase side by side, same data, same load (wrk).
 
-Starts PocketBase (../shared/peers/pocketbase.sh) and Motorbase (target/release) with fresh data
-folders, creates the same collections on both through the API (text, number, bool, relation
-fields and an index), seeds the same records, then runs each workload with wrk (2 threads) at
-32 and 256 connections, alternating servers workload by workload. PocketBase runs twice: with
-its defaults and with request logs off (its fastest setting).
+For each data size (10k and 100k records by default) starts PocketBase
+(../shared/peers/pocketbase.sh) and Motorbase (target/release) with fresh data folders, creates
+the same collections on both through the API (text, number, bool, relation fields and an index),
+seeds the same records, then runs each workload with wrk (2 threads) at 32 and 256 connections,
+alternating servers workload by workload. PocketBase runs twice: with its defaults and with
+request logs off (its fastest setting).
 
-Writes a Markdown table (requests/s, p50, p99, peak RSS, ratios) and an SVG chart to
+Writes a Markdown table per size (requests/s, p50, p99, peak RSS, ratios) and an SVG chart to
 bench/results/. Standard library only. Run through bench/http.sh.
 """
 
@@ -129,11 +130,11 @@ def dataset(records: int, users: int, seed: int = 1):
     return user_rows, posts
 
 
-def setup(server: Server, user_rows, posts, batch_size=50):
+def setup(server: Server, user_rows, posts, batch_size=500):
     server.sign_in()
     t = server.token
     status, body = call(server.base, "PATCH", "/api/settings",
-                        {"batch": {"enabled": True, "maxRequests": 100, "timeout": 30, "maxBodySize": 0}}, t)
+                        {"batch": {"enabled": True, "maxRequests": 1000, "timeout": 60, "maxBodySize": 0}}, t)
     if status != 200:
         raise SystemExit(f"{server.name}: enabling batch failed: {status} {body}")
     status, body = call(server.base, "PATCH", "/api/collections/users",
@@ -158,12 +159,18 @@ def setup(server: Server, user_rows, posts, batch_size=50):
 
 
 def seed_rows(server: Server, collection: str, rows, batch_size):
-    for i in range(0, len(rows), batch_size):
+    """Batches of creates, a few in flight at once so that seeding 100k rows stays quick."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(i):
         chunk = rows[i:i + batch_size]
         reqs = [{"method": "POST", "url": f"/api/collections/{collection}/records", "body": r} for r in chunk]
-        status, body = call(server.base, "POST", "/api/batch", {"requests": reqs}, server.token, timeout=120)
-        if status != 200:
-            raise SystemExit(f"{server.name}: seeding {collection} failed: {status} {str(body)[:300]}")
+        return call(server.base, "POST", "/api/batch", {"requests": reqs}, server.token, timeout=300)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for status, body in pool.map(send, range(0, len(rows), batch_size)):
+            if status != 200:
+                raise SystemExit(f"{server.name}: seeding {collection} failed: {status} {str(body)[:300]}")
 
 
 def lua_ids(path: Path, ids):
@@ -265,26 +272,32 @@ def chart(rows, path: Path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--records", type=int, default=10000)
+    ap.add_argument("--records", default="10000,100000", help="data sizes, each on fresh servers")
     ap.add_argument("--users", type=int, default=50)
-    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--seconds", type=int, default=3)
     ap.add_argument("--conns", default="32,256")
     ap.add_argument("--workloads", default="health,view,list,list_skiptotal,filter_sort,filter_relation,expand,create,update,batch10,auth")
     ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "motorbase"))
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--smoke", action="store_true", help="seconds of load only; no files written")
     args = ap.parse_args()
+    started = time.time()
+    for records in [int(r) for r in args.records.split(",")]:
+        run_size(args, records)
+    print(f"done in {time.time() - started:.0f}s", file=sys.stderr)
 
+
+def run_size(args, records: int):
     work = Path(tempfile.mkdtemp(prefix="mb-http-bench-"))
     mb_proc = None
     try:
         pb = start_pocketbase(work)
         mb, mb_proc = start_motorbase(work, Path(args.binary))
-        user_rows, posts = dataset(args.records, args.users)
+        user_rows, posts = dataset(records, args.users)
         for s in (mb, pb):
             t0 = time.time()
             setup(s, user_rows, posts)
-            print(f"seeded {s.name} with {args.records} records in {time.time() - t0:.1f}s", file=sys.stderr)
+            print(f"seeded {s.name} with {records} records in {time.time() - t0:.1f}s", file=sys.stderr)
         paths = scripts(work, posts, user_rows)
         rows = []
         conns = [int(c) for c in args.conns.split(",")]
@@ -301,15 +314,15 @@ def main():
                     rows.append(r)
                     print(f"{wl:16} c{c:<4} {name:18} {r['rps']:10.0f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  "
                           f"rss {r['peak_rss_mb']:6.1f} MB  non2xx {r['non2xx']}", file=sys.stderr)
-                    time.sleep(0.5)
-        table = render(rows, args)
+                    time.sleep(0.3)
+        table = render(rows, args, records)
         print(table)
         if not args.smoke:
             out = Path(args.out)
             out.mkdir(parents=True, exist_ok=True)
             stamp = time.strftime("%Y%m%d-%H%M", time.gmtime())
-            (out / f"http-{args.records}-{stamp}.md").write_text(table + "\n")
-            chart(rows, out / f"http-{args.records}-{stamp}.svg")
+            (out / f"http-{records}-{stamp}.md").write_text(table + "\n")
+            chart(rows, out / f"http-{records}-{stamp}.svg")
     finally:
         if mb_proc:
             mb_proc.terminate()
@@ -318,10 +331,10 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def render(rows, args) -> str:
-    head = (f"# HTTP benchmark, {args.records} records, wrk -t2, {args.seconds}s per run\n\n"
+def render(rows, args, records: int) -> str:
+    head = (f"# HTTP benchmark, {records} records, wrk -t2, {args.seconds}s per run\n\n"
             f"Machine: {os.cpu_count()} cores. Motorbase {git_rev()}; PocketBase 0.40.6 with defaults and with request logs off.\n"
-            f"Command: bench/http.sh --records {args.records}\n\n")
+            f"Command: bench/http.sh (both sizes in one run)\n\n")
     lines = ["| workload | conns | MB req/s | PB req/s | PB (no logs) req/s | MB / PB | MB / PB no logs | MB p50 / p99 ms | PB p50 / p99 ms | PB no logs p50 / p99 ms | peak RSS MB: MB / PB / PB no logs | non-2xx MB / PB |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     by = {(r["workload"], r["conns"], r["server"]): r for r in rows}

@@ -46,23 +46,33 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-pb_addr=127.0.0.1:$(free_port)
-PB_SUPERUSER_EMAIL=$email PB_SUPERUSER_PASSWORD=$password "$peers" start "$pb_addr" "$work/pb" >/dev/null
-pb_pid=$(cat "$work/pb/pocketbase.pid")
-
-mb_addr=127.0.0.1:$(free_port)
-"$bin/motorbase" superuser upsert "$email" "$password" --dir "$work/mb" >/dev/null
-RUST_LOG=warn "$bin/motorbase" serve --http "$mb_addr" --dir "$work/mb" >"$work/mb.log" 2>&1 &
-mb_pid=$!
-for _ in $(seq 1 100); do
-  python3 -c "import urllib.request,sys; urllib.request.urlopen('http://$mb_addr/api/health')" 2>/dev/null && break
-  sleep 0.1
-done
+# Both servers start afresh for every scenario, so that memory per subscriber is measured from
+# a clean process and not on top of what an earlier scenario left allocated.
+start_servers() {
+  rm -rf "$work/pb" "$work/mb"
+  pb_addr=127.0.0.1:$(free_port)
+  PB_SUPERUSER_EMAIL=$email PB_SUPERUSER_PASSWORD=$password "$peers" start "$pb_addr" "$work/pb" >/dev/null
+  pb_pid=$(cat "$work/pb/pocketbase.pid")
+  mb_addr=127.0.0.1:$(free_port)
+  "$bin/motorbase" superuser upsert "$email" "$password" --dir "$work/mb" >/dev/null
+  RUST_LOG=warn "$bin/motorbase" serve --http "$mb_addr" --dir "$work/mb" >"$work/mb.log" 2>&1 &
+  mb_pid=$!
+  for _ in $(seq 1 100); do
+    python3 -c "import urllib.request,sys; urllib.request.urlopen('http://$mb_addr/api/health')" 2>/dev/null && break
+    sleep 0.1
+  done
+}
+stop_servers() {
+  kill "$mb_pid" 2>/dev/null || true
+  wait "$mb_pid" 2>/dev/null || true
+  mb_pid=""
+  "$peers" stop "$work/pb" >/dev/null 2>&1 || true
+}
 
 results=$work/results.jsonl
 for s in "${scenarios[@]}"; do
   read -r n rate secs <<<"$s"
-  # Alternate servers scenario by scenario; each gets a fresh collection.
+  start_servers
   for server in motorbase pocketbase; do
     if [ "$server" = motorbase ]; then addr=$mb_addr; pid=$mb_pid; else addr=$pb_addr; pid=$pb_pid; fi
     echo "running $server: $n subscribers, $rate writes/s, ${secs}s" >&2
@@ -70,6 +80,7 @@ for s in "${scenarios[@]}"; do
       --subscribers "$n" --rate "$rate" --seconds "$secs" --pid "$pid" --label "$server" >>"$results"
     sleep 3
   done
+  stop_servers
 done
 
 table=$(python3 - "$results" <<'PY'

@@ -111,7 +111,10 @@ impl Dechunk {
     }
 }
 
-struct Shared {
+/// What one subscriber measured. One per subscriber, so that thousands of them never contend
+/// on a shared lock or counter (the client must not be what limits the run).
+#[derive(Default)]
+struct Tally {
     latencies: Mutex<Vec<u32>>,
     received: AtomicU64,
 }
@@ -169,27 +172,27 @@ fn client_id(out: &[u8]) -> Option<String> {
 }
 
 /// Reads events until the socket closes, recording each event's delivery latency.
-async fn listen(mut sock: TcpStream, mut dec: Dechunk, chunked: bool, shared: Arc<Shared>) {
-    let mut buf = vec![0u8; 16384];
-    let mut local = Vec::with_capacity(256);
+async fn listen(mut sock: TcpStream, mut dec: Dechunk, chunked: bool, tally: Arc<Tally>) {
+    let mut buf = vec![0u8; 4096];
     loop {
-        while let Some(end) = dec.out.windows(2).position(|w| w == b"\n\n") {
-            let frame = dec.out.drain(..end + 2).collect::<Vec<u8>>();
-            if let Ok(text) = std::str::from_utf8(&frame) {
+        let mut start = 0;
+        while let Some(end) = dec.out[start..].windows(2).position(|w| w == b"\n\n") {
+            let frame = &dec.out[start..start + end];
+            start += end + 2;
+            if let Ok(text) = std::str::from_utf8(frame) {
                 if let Some(i) = text.find("\"title\":\"t") {
                     let rest = &text[i + 10..];
                     if let Some(sent) = rest.split('"').next().and_then(|v| v.parse::<u64>().ok()) {
-                        local.push(now_micros().saturating_sub(sent).min(u32::MAX as u64) as u32);
-                        shared.received.fetch_add(1, Ordering::Relaxed);
+                        let lat = now_micros().saturating_sub(sent).min(u32::MAX as u64) as u32;
+                        if let Ok(mut l) = tally.latencies.lock() {
+                            l.push(lat);
+                        }
+                        tally.received.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
         }
-        if !local.is_empty() {
-            if let Ok(mut l) = shared.latencies.lock() {
-                l.append(&mut local);
-            }
-        }
+        dec.out.drain(..start);
         match sock.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
@@ -200,9 +203,6 @@ async fn listen(mut sock: TcpStream, mut dec: Dechunk, chunked: bool, shared: Ar
                 }
             }
         }
-    }
-    if let Ok(mut l) = shared.latencies.lock() {
-        l.append(&mut local);
     }
 }
 
@@ -248,10 +248,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let rss_before = args.pid.map(rss_kb).unwrap_or(0);
-    let shared = Arc::new(Shared {
-        latencies: Mutex::new(Vec::new()),
-        received: AtomicU64::new(0),
-    });
+    let mut tallies: Vec<Arc<Tally>> = Vec::with_capacity(args.subscribers);
     let topic = format!("{collection}/*");
     let mut tasks = Vec::with_capacity(args.subscribers);
     let connect_start = Instant::now();
@@ -273,7 +270,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 return Err(format!("subscribe: {}", resp.status()).into());
             }
             let chunked = true;
-            tasks.push(tokio::spawn(listen(sock, dec, chunked, shared.clone())));
+            let tally = Arc::new(Tally::default());
+            tallies.push(tally.clone());
+            tasks.push(tokio::spawn(listen(sock, dec, chunked, tally)));
         }
     }
     let connect_secs = connect_start.elapsed().as_secs_f64();
@@ -306,8 +305,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let expected = writes * args.subscribers as u64;
+    let received = || -> u64 {
+        tallies
+            .iter()
+            .map(|t| t.received.load(Ordering::Relaxed))
+            .sum()
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while shared.received.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+    while received() < expected && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -316,12 +321,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for t in &tasks {
         t.abort();
     }
-    let mut lat = shared
-        .latencies
-        .lock()
-        .map(|l| l.clone())
-        .unwrap_or_default();
-    let received = shared.received.load(Ordering::Relaxed);
+    let mut lat: Vec<u32> = tallies
+        .iter()
+        .flat_map(|t| t.latencies.lock().map(|l| l.clone()).unwrap_or_default())
+        .collect();
+    let received = received();
     lat.sort_unstable();
     let per_sub_kb = if args.subscribers > 0 && rss_connected > rss_before {
         (rss_connected - rss_before) as f64 / args.subscribers as f64

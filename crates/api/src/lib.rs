@@ -14,7 +14,10 @@ mod logs;
 mod realtime;
 mod records;
 mod request_log;
+mod serve;
 mod settings;
+
+pub use serve::serve;
 
 use std::sync::Arc;
 

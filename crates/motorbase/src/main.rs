@@ -11,6 +11,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // With huge pages the allocator's arenas grow resident memory 2 MiB at a time: thousands of
+    // idle realtime connections then cost ~60% more memory each (measured: 32 KB vs 20 KB per
+    // SSE subscriber). Small pages keep memory proportional to what is in use.
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        eprintln!("warning: cannot turn transparent huge pages off: {e}");
+    }
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

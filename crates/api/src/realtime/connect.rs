@@ -5,11 +5,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
+use axum::Extension;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use motorbase_core::realtime::Message;
 use tokio::sync::mpsc;
 
+use crate::serve::Peer;
 use crate::AppState;
 
 /// A comment line every so often keeps proxies from closing a quiet stream.
@@ -49,24 +51,50 @@ struct Stream {
     rx: mpsc::Receiver<Message>,
     reg: Registration,
     last_event: Instant,
+    /// One timer per stream, not one per message: arming a timer for every event costs more
+    /// than the event itself when thousands of streams each get several events a second.
+    keepalive: tokio::time::Interval,
+    /// The client's socket, to end the stream as soon as it hangs up.
+    peer: Option<Peer>,
 }
 
 /// `GET /api/realtime`: opens the event stream; the first event, `PB_CONNECT`, names the client.
-pub async fn handler(State(state): State<Arc<AppState>>) -> Response {
+pub async fn handler(
+    State(state): State<Arc<AppState>>,
+    peer: Option<Extension<Peer>>,
+) -> Response {
     let (client_id, rx) = state.backend.broker.connect();
     let hello = frame(
         &client_id,
         "PB_CONNECT",
         &serde_json::json!({"clientId": client_id}).to_string(),
     );
+    let mut keepalive =
+        tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
+    keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let stream = Stream {
         rx,
         reg: Registration { state, client_id },
         last_event: Instant::now(),
+        keepalive,
+        peer: peer.map(|Extension(p)| p),
     };
     let events = futures_util::stream::unfold(stream, |mut s| async move {
-        match tokio::time::timeout(KEEPALIVE, s.rx.recv()).await {
-            Ok(Some(msg)) => {
+        let hang_up = async {
+            match &s.peer {
+                Some(p) => p.closed().await,
+                None => std::future::pending().await,
+            }
+        };
+        let next = tokio::select! {
+            biased;
+            msg = s.rx.recv() => Some(msg),
+            _ = s.keepalive.tick() => None,
+            // The client went away: end the stream, which unregisters it.
+            _ = hang_up => Some(None),
+        };
+        match next {
+            Some(Some(msg)) => {
                 s.last_event = Instant::now();
                 // Events already waiting go out in the same write: a backlog drains in fewer
                 // syscalls instead of growing.
@@ -81,9 +109,9 @@ pub async fn handler(State(state): State<Arc<AppState>>) -> Response {
                 Some((Ok::<_, std::io::Error>(Bytes::from(out)), s))
             }
             // Dropped by the broker (too slow) or shutting down.
-            Ok(None) => None,
-            Err(_) if s.last_event.elapsed() >= IDLE_TIMEOUT => None,
-            Err(_) => Some((Ok(Bytes::from_static(b":\n\n")), s)),
+            Some(None) => None,
+            None if s.last_event.elapsed() >= IDLE_TIMEOUT => None,
+            None => Some((Ok(Bytes::from_static(b":\n\n")), s)),
         }
     });
     let body = futures_util::stream::iter([Ok::<_, std::io::Error>(hello)]).chain(events);

@@ -42,16 +42,9 @@ struct Access {
 }
 
 /// The caller and the subscription's options: equal keys see the same event the same way.
-type AccessKey = (String, String);
-/// One subscription to deliver to: client id, client, subscription, access key.
-type Target = (Arc<str>, Arc<Client>, Arc<Subscription>, AccessKey);
-
-/// Who the caller is (collection and record id; empty for guests).
-fn caller(auth: &Option<AuthInfo>) -> String {
-    auth.as_ref()
-        .map(|a| format!("{}/{}", a.collection.id, a.id()))
-        .unwrap_or_default()
-}
+type AccessKey = (Arc<str>, Arc<str>);
+/// One subscription to deliver to: client id, client, event name, index of its access.
+type Target = (Arc<str>, Arc<Client>, Arc<str>, usize);
 
 impl Access {
     fn ctx(&self) -> RequestCtx {
@@ -74,43 +67,60 @@ async fn dispatch(backend: &Arc<Backend>, event: ChangeEvent) -> Result<()> {
         .unwrap_or("")
         .to_string();
     let mut targets: Vec<Target> = vec![];
-    let mut unique: HashMap<AccessKey, Access> = HashMap::new();
-    for (client_id, client) in backend.broker.snapshot() {
-        let Ok(state) = client.state.lock() else {
-            continue;
+    let mut index: HashMap<AccessKey, usize> = HashMap::new();
+    let mut unique: Vec<Access> = vec![];
+    // Most subscribers look like the one before them (guests on the same topic): comparing with
+    // the last key first skips hashing for them.
+    let mut last: Option<(AccessKey, usize)> = None;
+    {
+        let Ok(clients) = backend.broker.clients.read() else {
+            return Ok(());
         };
-        let mut who: Option<String> = None;
-        for sub in state
-            .subscriptions
-            .iter()
-            .filter(|s| topic_matches(s, &event.collection, &record_id))
-        {
-            let who = who.get_or_insert_with(|| caller(&state.auth)).clone();
-            let key = (who, sub.options_key().to_string());
-            if !unique.contains_key(&key) {
-                unique.insert(
-                    key.clone(),
-                    Access {
-                        auth: state.auth.clone(),
-                        record_topic: sub.record.is_some(),
-                        sub: sub.clone(),
-                    },
-                );
+        targets.reserve(clients.len());
+        for (client_id, client) in clients.iter() {
+            let Ok(state) = client.state.lock() else {
+                continue;
+            };
+            for sub in state
+                .subscriptions
+                .iter()
+                .filter(|s| topic_matches(s, &event.collection, &record_id))
+            {
+                let i = match &last {
+                    Some(((who, opts), i))
+                        if **who == *state.caller && **opts == **sub.options_key() =>
+                    {
+                        *i
+                    }
+                    _ => {
+                        let key = (state.caller.clone(), sub.options_key().clone());
+                        let i = *index.entry(key.clone()).or_insert_with(|| {
+                            unique.push(Access {
+                                auth: state.auth.clone(),
+                                record_topic: sub.record.is_some(),
+                                sub: sub.clone(),
+                            });
+                            unique.len() - 1
+                        });
+                        last = Some((key, i));
+                        i
+                    }
+                };
+                targets.push((client_id.clone(), client.clone(), sub.raw_arc(), i));
             }
-            targets.push((client_id.clone(), client.clone(), sub.clone(), key));
         }
     }
     if targets.is_empty() {
         return Ok(());
     }
     let schema = backend.schema();
-    let payloads: HashMap<AccessKey, Option<Arc<str>>> = backend
+    let payloads: Vec<Option<Arc<str>>> = backend
         .store
         .read(move |r| -> Result<_> {
             let c = &event.collection;
             let values = record_values(c, &event.record);
-            let mut out = HashMap::new();
-            for (key, access) in unique {
+            let mut out = Vec::with_capacity(unique.len());
+            for access in unique {
                 let ctx = access.ctx();
                 let visible = if ctx.is_superuser() {
                     true
@@ -151,17 +161,17 @@ async fn dispatch(backend: &Arc<Backend>, event: ChangeEvent) -> Result<()> {
                 } else {
                     None
                 };
-                out.insert(key, payload);
+                out.push(payload);
             }
             Ok(out)
         })
         .await?;
-    for (client_id, client, sub, key) in targets {
-        let Some(Some(data)) = payloads.get(&key) else {
+    for (client_id, client, event, i) in targets {
+        let Some(Some(data)) = payloads.get(i) else {
             continue;
         };
         let msg = Message {
-            event: sub.raw_arc(),
+            event,
             data: data.clone(),
         };
         match client.tx.try_send(msg) {

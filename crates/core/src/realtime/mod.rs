@@ -61,6 +61,20 @@ struct Client {
 struct ClientState {
     subscriptions: Vec<Arc<Subscription>>,
     auth: Option<AuthInfo>,
+    /// Who `auth` is (`collection/id`, empty for guests), kept so that events group
+    /// subscribers without rebuilding it per event.
+    caller: Arc<str>,
+}
+
+impl ClientState {
+    fn set_auth(&mut self, auth: Option<AuthInfo>) {
+        self.caller = Arc::from(
+            auth.as_ref()
+                .map(|a| format!("{}/{}", a.collection.id, a.id()))
+                .unwrap_or_default(),
+        );
+        self.auth = auth;
+    }
 }
 
 pub struct Broker {
@@ -134,7 +148,7 @@ impl Broker {
         };
         if let Ok(mut state) = client.state.lock() {
             state.subscriptions = subscriptions.into_iter().map(Arc::new).collect();
-            state.auth = auth;
+            state.set_auth(auth);
         }
         true
     }
@@ -164,7 +178,7 @@ impl Broker {
                 }
             }
             if let Some(a) = auth {
-                state.auth = a;
+                state.set_auth(a);
             }
         }
         true
@@ -196,12 +210,5 @@ impl Broker {
                 data: Arc::from(data),
             })
             .is_ok()
-    }
-
-    fn snapshot(&self) -> Vec<(Arc<str>, Arc<Client>)> {
-        self.clients
-            .read()
-            .map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default()
     }
 }

@@ -24,7 +24,7 @@ pub struct Subscription {
     pub headers: Map<String, Json>,
     /// Everything in the options that changes what an event looks like or who may see it,
     /// as one string (subscribers with equal keys and callers share one evaluation).
-    options_key: String,
+    options_key: Arc<str>,
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -74,7 +74,7 @@ impl Subscription {
             record: (record != "*").then(|| record.to_string()),
             query: Map::new(),
             headers: Map::new(),
-            options_key: String::new(),
+            options_key: Arc::from(""),
         };
         if let Some(o) = options {
             let text = percent_decode(o).ok_or_else(invalid)?;
@@ -104,18 +104,19 @@ impl Subscription {
                 .map(|(k, v)| (k.to_lowercase().replace('-', "_"), v))
                 .collect();
         }
-        sub.options_key = format!(
+        sub.options_key = Arc::from(format!(
             "{}|{}|{}|{}|{}",
             sub.record.is_some(),
             sub.query_param("filter"),
             sub.query_param("expand"),
             sub.query_param("fields"),
             Json::Object(sub.headers.clone())
-        );
+        ));
         Ok(sub)
     }
 
-    pub fn options_key(&self) -> &str {
+    /// Shared, so grouping thousands of subscribers per event copies no strings.
+    pub fn options_key(&self) -> &Arc<str> {
         &self.options_key
     }
 

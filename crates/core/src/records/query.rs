@@ -200,8 +200,10 @@ pub async fn list(
             let rows = r.select(&q)?;
             let total = if skip_total {
                 None
-            } else {
+            } else if c.kind == crate::collections::CollectionType::View {
                 Some(r.count(&c.name, &cond)?)
+            } else {
+                Some(r.count_table(&c.name, &cond)?)
             };
             let mut records: Vec<_> = rows.into_iter().map(|row| row_to_map(&c, row)).collect();
             if !tree.is_empty() {

@@ -22,14 +22,8 @@ pub async fn run(http: &str, dir: &Path, avatar_private_hosts: bool) -> Result<(
     if !backend.has_superuser().await.map_err(|e| e.to_string())? {
         print_install_link(&backend, addr, dir).await;
     }
-    let app = motorbase_api::router(backend);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .map_err(|e| e.to_string())
+    motorbase_api::serve(listener, motorbase_api::router(backend), shutdown()).await;
+    Ok(())
 }
 
 /// With no superuser yet, the dashboard's one-time "create the first superuser" link.

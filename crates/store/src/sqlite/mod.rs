@@ -7,7 +7,9 @@ mod view;
 
 pub use view::ViewColumn;
 
+use std::collections::HashMap;
 use std::path::Path as FsPath;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
@@ -72,6 +74,63 @@ struct Inner {
     writer: Mutex<mpsc::Sender<Job>>,
     readers: Mutex<Vec<Connection>>,
     permits: Semaphore,
+    counts: CountCache,
+}
+
+/// How many distinct counts are remembered before the cache starts over.
+const COUNT_CACHE_SIZE: usize = 512;
+
+/// Totals of list queries, remembered until the next commit: a paged listing asks for the same
+/// total on every page, and counting a large table costs more than reading a page of it.
+/// Keyed by the exact SQL and its bound values; any commit (the generation moves on) makes every
+/// entry stale, so a count is never older than the data the same request reads.
+struct CountCache {
+    generation: Arc<AtomicU64>,
+    entries: Mutex<HashMap<String, (u64, u64)>>,
+}
+
+impl CountCache {
+    fn key(sql: &Sql) -> Option<String> {
+        // `strftime(.., 'now')` makes a count depend on the clock, not only on the data.
+        if sql.text.contains("strftime") {
+            return None;
+        }
+        let mut key = sql.text.clone();
+        for p in &sql.params {
+            key.push('\u{1f}');
+            match p {
+                Value::Null => key.push('n'),
+                Value::Bool(b) => key.push_str(if *b { "b1" } else { "b0" }),
+                Value::Int(i) => key.push_str(&format!("i{i}")),
+                Value::Float(f) => key.push_str(&format!("f{f:?}")),
+                Value::Text(t) => {
+                    key.push('t');
+                    key.push_str(t);
+                }
+            }
+        }
+        Some(key)
+    }
+
+    fn get(&self, key: &str, generation: u64) -> Option<u64> {
+        let entries = self.entries.lock().ok()?;
+        match entries.get(key) {
+            Some((g, n)) if *g == generation => Some(*n),
+            _ => None,
+        }
+    }
+
+    fn put(&self, key: String, generation: u64, n: u64) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= COUNT_CACHE_SIZE {
+                entries.retain(|_, (g, _)| *g == generation);
+                if entries.len() >= COUNT_CACHE_SIZE {
+                    entries.clear();
+                }
+            }
+            entries.insert(key, (generation, n));
+        }
+    }
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -106,15 +165,21 @@ impl SqliteStore {
             readers.push(r);
         }
         let (tx, rx) = mpsc::channel::<Job>();
+        let generation = Arc::new(AtomicU64::new(0));
+        let committed = generation.clone();
         thread::Builder::new()
             .name("motorbase-writer".into())
-            .spawn(move || writer_loop(writer, rx))
+            .spawn(move || writer_loop(writer, rx, &committed))
             .map_err(|e| StoreError::Other(e.to_string()))?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 writer: Mutex::new(tx),
                 readers: Mutex::new(readers),
                 permits: Semaphore::new(READERS),
+                counts: CountCache {
+                    generation,
+                    entries: Mutex::new(HashMap::new()),
+                },
             }),
         })
     }
@@ -166,6 +231,7 @@ impl SqliteStore {
             let res = f(&Reader {
                 conn: &conn,
                 guarded: true,
+                counts: Some(&inner.counts),
             });
             if let Ok(mut pool) = inner.readers.lock() {
                 pool.push(conn);
@@ -177,11 +243,13 @@ impl SqliteStore {
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, generation: &AtomicU64) {
     let wtx = WriteTx {
         reader: Reader {
             conn: &conn,
             guarded: false,
+            // Inside a transaction counts see uncommitted rows: never cached.
+            counts: None,
         },
     };
     while let Ok(first) = rx.recv() {
@@ -215,7 +283,11 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
             }
             delivers.push(deliver);
         }
-        match conn.execute_batch("COMMIT") {
+        let committed = conn.execute_batch("COMMIT");
+        // After the commit, never before: a count taken under the old generation may then
+        // already see the new rows, but never the other way round.
+        generation.fetch_add(1, Ordering::SeqCst);
+        match committed {
             Ok(()) => delivers.into_iter().for_each(|d| d(None)),
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
@@ -281,6 +353,7 @@ pub struct Reader<'c> {
     conn: &'c Connection,
     /// A pooled read-only connection, under the read-only authorizer for good.
     guarded: bool,
+    counts: Option<&'c CountCache>,
 }
 
 impl Reader<'_> {
@@ -303,11 +376,33 @@ impl Reader<'_> {
     pub fn count(&self, table: &str, filter: &Cond) -> Result<u64, StoreError> {
         let mut sql = Sql::default();
         sql.count(table, filter)?;
+        self.run_count(&sql)
+    }
+
+    fn run_count(&self, sql: &Sql) -> Result<u64, StoreError> {
         let mut stmt = self.conn.prepare_cached(&sql.text)?;
         let n: i64 = stmt.query_row(params_from_iter(sql.params.iter().map(to_sql)), |r| {
             r.get(0)
         })?;
         Ok(n.max(0) as u64)
+    }
+
+    /// [`Reader::count`] answered from the count cache when nothing was committed since the same
+    /// count was last taken. Only for tables: a view's query may read the clock.
+    pub fn count_table(&self, table: &str, filter: &Cond) -> Result<u64, StoreError> {
+        let mut sql = Sql::default();
+        sql.count(table, filter)?;
+        let Some((cache, key)) = self.counts.zip(CountCache::key(&sql)) else {
+            return self.run_count(&sql);
+        };
+        // Read before counting: a commit in between leaves the entry already stale.
+        let generation = cache.generation.load(Ordering::SeqCst);
+        if let Some(n) = cache.get(&key, generation) {
+            return Ok(n);
+        }
+        let n = self.run_count(&sql)?;
+        cache.put(key, generation, n);
+        Ok(n)
     }
 
     /// Whether `filter` holds for a row given by value (see [`Sql::row_matches`]).
