@@ -88,10 +88,10 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 def f(v, spec=".1f"):
     return "n/a" if v is None else format(v, spec)
-out = ["| server | subscribers | writes/s | delivered / expected | p50 ms | p99 ms | max ms | server RSS with subscribers (MB) | KB per subscriber | client CPU s |",
-       "|---|---|---|---|---|---|---|---|---|---|"]
+out = ["| server | subscribers | writes/s | delivered / expected | p50 ms | p99 ms | max ms | server RSS with subscribers (MB) | KB per subscriber | server CPU s | client CPU s |",
+       "|---|---|---|---|---|---|---|---|---|---|---|"]
 for r in rows:
-    out.append(f"| {r['label']} | {r['subscribers']} | {r['rate']:g} | {r['received']} / {r['expected']} | {f(r['p50_ms'])} | {f(r['p99_ms'])} | {f(r['max_ms'])} | {r['rss_connected_kb']/1024:.1f} | {f(r['kb_per_subscriber'])} | {r['client_cpu_s']:.1f} |")
+    out.append(f"| {r['label']} | {r['subscribers']} | {r['rate']:g} | {r['received']} / {r['expected']} | {f(r['p50_ms'])} | {f(r['p99_ms'])} | {f(r['max_ms'])} | {r['rss_connected_kb']/1024:.1f} | {f(r['kb_per_subscriber'])} | {r.get('server_cpu_s', 0):.1f} | {r['client_cpu_s']:.1f} |")
 # Ratios per scenario (Motorbase / PocketBase).
 by = {}
 for r in rows:

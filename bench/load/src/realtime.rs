@@ -60,7 +60,12 @@ fn rss_kb(pid: u32) -> u64 {
 
 /// CPU seconds this process has used (user + system).
 fn own_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_seconds("self")
+}
+
+/// CPU seconds a process has used (user + system); `who` is a pid or `self`.
+fn cpu_seconds(who: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{who}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
@@ -280,6 +285,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rss_connected = args.pid.map(rss_kb).unwrap_or(0);
 
     let cpu_before = own_cpu_seconds();
+    let server_cpu = || args.pid.map(|p| cpu_seconds(&p.to_string())).unwrap_or(0.0);
+    let server_cpu_before = server_cpu();
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     let writes = (args.rate * args.seconds as f64).round() as u64;
     let mut ticker = tokio::time::interval(interval);
@@ -318,6 +325,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let rss_peak = args.pid.map(rss_kb).unwrap_or(0);
     let client_cpu = own_cpu_seconds() - cpu_before;
+    let server_cpu_used = server_cpu() - server_cpu_before;
     for t in &tasks {
         t.abort();
     }
@@ -340,7 +348,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "writes": writes, "write_errors": write_errors, "expected": expected, "received": received,
             "p50_ms": percentile(&lat, 0.50), "p99_ms": percentile(&lat, 0.99), "max_ms": percentile(&lat, 1.0),
             "rss_before_kb": rss_before, "rss_connected_kb": rss_connected, "rss_peak_kb": rss_peak,
-            "kb_per_subscriber": per_sub_kb, "client_cpu_s": client_cpu, "connect_s": connect_secs
+            "kb_per_subscriber": per_sub_kb, "client_cpu_s": client_cpu, "server_cpu_s": server_cpu_used,
+            "connect_s": connect_secs
         })
     );
     Ok(())

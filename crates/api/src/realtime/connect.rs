@@ -48,7 +48,7 @@ fn append_frame(out: &mut Vec<u8>, client_id: &str, event: &str, data: &str) {
 }
 
 struct Stream {
-    rx: mpsc::Receiver<Message>,
+    rx: mpsc::Receiver<Arc<Message>>,
     reg: Registration,
     last_event: Instant,
     /// One timer per stream, not one per message: arming a timer for every event costs more

@@ -166,13 +166,22 @@ async fn dispatch(backend: &Arc<Backend>, event: ChangeEvent) -> Result<()> {
             Ok(out)
         })
         .await?;
+    // Subscribers in a row with the same access and topic name share one message.
+    let mut shared: Option<(usize, Arc<Message>)> = None;
     for (client_id, client, event, i) in targets {
         let Some(Some(data)) = payloads.get(i) else {
             continue;
         };
-        let msg = Message {
-            event,
-            data: data.clone(),
+        let msg = match &shared {
+            Some((j, m)) if *j == i && *m.event == *event => m.clone(),
+            _ => {
+                let m = Arc::new(Message {
+                    event,
+                    data: data.clone(),
+                });
+                shared = Some((i, m.clone()));
+                m
+            }
         };
         match client.tx.try_send(msg) {
             Ok(()) => {}

@@ -53,7 +53,9 @@ pub struct Message {
 }
 
 struct Client {
-    tx: mpsc::Sender<Message>,
+    /// Messages are shared between the subscribers that get the same one: a queue slot is one
+    /// pointer, which keeps each idle client's queue small.
+    tx: mpsc::Sender<Arc<Message>>,
     state: Mutex<ClientState>,
 }
 
@@ -112,7 +114,7 @@ impl Broker {
     }
 
     /// Registers a new client; its messages arrive on the returned receiver.
-    pub fn connect(&self) -> (String, mpsc::Receiver<Message>) {
+    pub fn connect(&self) -> (String, mpsc::Receiver<Arc<Message>>) {
         let id = crate::util::random_alnum(40);
         let (tx, rx) = mpsc::channel(CLIENT_QUEUE);
         let client = Arc::new(Client {
@@ -205,10 +207,10 @@ impl Broker {
         }
         client
             .tx
-            .try_send(Message {
+            .try_send(Arc::new(Message {
                 event: Arc::from(topic),
                 data: Arc::from(data),
-            })
+            }))
             .is_ok()
     }
 }

@@ -635,6 +635,152 @@ async fn paging() {
     .await;
 }
 
+/// Totals are remembered between requests until the next commit: every kind of write must show
+/// in the very next listing's total.
+#[tokio::test]
+async fn totals_follow_every_write() {
+    let app = TestApp::spawn().await;
+    app.create_collection(open("items", json!([{"name": "n", "type": "number"}])))
+        .await;
+    let token = app.superuser_token().await;
+    let total = |filter: &'static str| {
+        let app = &app;
+        async move {
+            let url = with_query("/api/collections/items/records", &[("filter", filter)]);
+            let (status, body) = app.get(&url, None).await;
+            assert_eq!(status, 200, "{body}");
+            body["totalItems"].as_i64().expect("totalItems")
+        }
+    };
+    assert_eq!((total("").await, total("n > 5").await), (0, 0));
+    let a = app.create_record("items", json!({"n": 1})).await;
+    assert_eq!((total("").await, total("n > 5").await), (1, 0));
+    let id = a["id"].as_str().expect("id");
+    let (status, _) = app
+        .patch(
+            &format!("/api/collections/items/records/{id}"),
+            Some(&token),
+            json!({"n": 9}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!((total("").await, total("n > 5").await), (1, 1));
+    let (status, _) = app
+        .patch(
+            "/api/settings",
+            Some(&token),
+            json!({"batch": {"enabled": true}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .post(
+            "/api/batch",
+            Some(&token),
+            json!({"requests": [
+                {"method": "POST", "url": "/api/collections/items/records", "body": {"n": 7}},
+                {"method": "POST", "url": "/api/collections/items/records", "body": {"n": 2}}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!((total("").await, total("n > 5").await), (3, 2));
+    let (status, _) = app
+        .delete(
+            &format!("/api/collections/items/records/{id}"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!((total("").await, total("n > 5").await), (2, 1));
+}
+
+/// Deep pages in the default order start from remembered positions (every 256th row): every
+/// page must hold exactly the rows that plain counting would give, in both directions, under a
+/// filter, and again after rows are deleted.
+#[tokio::test]
+async fn deep_pages_in_default_order() {
+    let app = TestApp::spawn().await;
+    app.create_collection(open("items", json!([{"name": "n", "type": "number"}])))
+        .await;
+    let token = app.superuser_token().await;
+    let (status, _) = app
+        .patch(
+            "/api/settings",
+            Some(&token),
+            json!({"batch": {"enabled": true, "maxRequests": 1000}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut ids = vec![];
+    for chunk in (1..=700).collect::<Vec<i64>>().chunks(350) {
+        let requests: Vec<Value> = chunk
+            .iter()
+            .map(|n| json!({"method": "POST", "url": "/api/collections/items/records", "body": {"n": n}}))
+            .collect();
+        let (status, body) = app
+            .post("/api/batch", Some(&token), json!({ "requests": requests }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        for r in body.as_array().expect("batch results") {
+            ids.push(r["body"]["id"].as_str().expect("id").to_string());
+        }
+    }
+    let page = |query: String| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .get(&format!("/api/collections/items/records?{query}"), None)
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|r| r["n"].as_i64().expect("n"))
+                .collect::<Vec<_>>()
+        }
+    };
+    // Ascending: page 27 of 25 per page starts at position 650.
+    assert_eq!(
+        page("perPage=25&page=27".into()).await,
+        (651..=675).collect::<Vec<_>>()
+    );
+    // Across an anchor boundary (positions 250..=269).
+    assert_eq!(
+        page("perPage=10&page=26&skipTotal=1".into()).await,
+        (251..=260).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        page("perPage=10&page=27&skipTotal=1".into()).await,
+        (261..=270).collect::<Vec<_>>()
+    );
+    // Descending, and under a filter (positions count matching rows only).
+    assert_eq!(
+        page("perPage=5&page=61&sort=-@rowid".into()).await,
+        (396..=400).rev().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        page("perPage=10&page=27&filter=n%3E300".into()).await,
+        (561..=570).collect::<Vec<_>>()
+    );
+    // Past the end.
+    assert!(page("perPage=100&page=8".into()).await.is_empty());
+    // Deleting the first 100 rows moves every later page.
+    for id in &ids[..100] {
+        let (status, _) = app
+            .delete(
+                &format!("/api/collections/items/records/{id}"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(status, 204);
+    }
+    assert_eq!(
+        page("perPage=25&page=21".into()).await,
+        (601..=625).collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test]
 async fn sorting() {
     let app = TestApp::spawn().await;

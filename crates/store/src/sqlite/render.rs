@@ -862,7 +862,9 @@ impl Sql {
         Ok(())
     }
 
-    pub fn select(&mut self, q: &Select) -> Result<(), StoreError> {
+    /// The rows `q` asks for; with `from = (rowid, offset)` the same page found by starting at
+    /// that rowid (inclusive, in the query's rowid order) and skipping `offset` rows from there.
+    pub fn select_from(&mut self, q: &Select, from: Option<(i64, u64)>) -> Result<(), StoreError> {
         let table = quote(&q.table)?;
         let cols = q
             .columns
@@ -870,17 +872,44 @@ impl Sql {
             .map(|(c, _)| quote(c).map(|c| format!("_r.{c}")))
             .collect::<Result<Vec<_>, _>>()?;
         self.text.push_str(&format!(
-            "SELECT {} FROM {table} _r WHERE ",
+            "SELECT {} FROM {table} _r WHERE (",
             cols.join(", ")
         ));
         self.cond("_r", &q.filter)?;
+        self.text.push(')');
+        let mut offset = q.offset;
+        if let Some((rowid, rest)) = from {
+            let desc = matches!(q.sort.as_slice(), [SortKey::RowId { desc: true }]);
+            self.text.push_str(if desc {
+                " AND _r.rowid <= "
+            } else {
+                " AND _r.rowid >= "
+            });
+            self.bind(Value::Int(rowid));
+            offset = rest;
+        }
         self.order(&q.sort)?;
         if let Some(limit) = q.limit {
             self.text.push_str(" LIMIT ");
             self.bind(Value::Int(limit as i64));
             self.text.push_str(" OFFSET ");
-            self.bind(Value::Int(q.offset as i64));
+            self.bind(Value::Int(offset as i64));
         }
+        Ok(())
+    }
+
+    /// The rowids of the rows matching `filter`, in rowid order.
+    pub fn rowids(&mut self, table: &str, filter: &Cond, desc: bool) -> Result<(), StoreError> {
+        self.text.push_str(&format!(
+            "SELECT _r.rowid FROM {} _r WHERE (",
+            quote(table)?
+        ));
+        self.cond("_r", filter)?;
+        self.text.push_str(if desc {
+            ") ORDER BY _r.rowid DESC"
+        } else {
+            ") ORDER BY _r.rowid ASC"
+        });
         Ok(())
     }
 
