@@ -90,9 +90,12 @@ const COUNT_CACHE_SIZE: usize = 512;
 /// instead of stepping over 80,000 others on every request.
 struct CountCache {
     generation: Arc<AtomicU64>,
-    entries: Mutex<HashMap<String, (u64, u64)>>,
-    anchors: Mutex<HashMap<String, (u64, Arc<Vec<i64>>)>>,
+    entries: Mutex<Stamped<u64>>,
+    anchors: Mutex<Stamped<Arc<Vec<i64>>>>,
 }
+
+/// Cached values by query key, each stamped with the generation it was taken at.
+type Stamped<T> = HashMap<String, (u64, T)>;
 
 /// Positions between two remembered rowids of a listing (see [`CountCache`]).
 const ANCHOR_STEP: u64 = 256;
@@ -150,7 +153,7 @@ impl CountCache {
 }
 
 /// Inserts into a bounded map of generation-stamped entries, dropping stale ones when full.
-fn remember<T>(map: &mut HashMap<String, (u64, T)>, key: String, generation: u64, value: T) {
+fn remember<T>(map: &mut Stamped<T>, key: String, generation: u64, value: T) {
     if map.len() >= COUNT_CACHE_SIZE {
         map.retain(|_, (g, _)| *g == generation);
         if map.len() >= COUNT_CACHE_SIZE {
@@ -425,7 +428,7 @@ impl Reader<'_> {
                 let mut found = vec![];
                 let mut position = 0u64;
                 while let Some(row) = rows.next()? {
-                    if position % ANCHOR_STEP == 0 {
+                    if position.is_multiple_of(ANCHOR_STEP) {
                         found.push(row.get::<_, i64>(0)?);
                     }
                     position += 1;
