@@ -518,12 +518,12 @@ async fn sse_event(
     }
 }
 
-/// The SDK's all-in-one flow: it waits on the realtime topic `@oauth2` while the browser goes
-/// to the provider, and the provider's redirect to `/api/oauth2-redirect` hands it the code.
-#[tokio::test]
-async fn the_redirect_reaches_the_waiting_client() {
-    let app = TestApp::spawn().await;
-    let wait = std::time::Duration::from_secs(5);
+/// What the SDK does before sending the browser to the provider: opens the realtime stream and
+/// subscribes to `@oauth2`. Returns the stream, what was read of it, and the client id.
+async fn waiting_client(
+    app: &TestApp,
+    wait: std::time::Duration,
+) -> (reqwest::Response, String, String) {
     let mut stream = reqwest::Client::new()
         .get(app.url("/api/realtime"))
         .send()
@@ -542,6 +542,16 @@ async fn the_redirect_reaches_the_waiting_client() {
         )
         .await;
     assert_eq!(status, 204, "{body}");
+    (stream, buf, client_id)
+}
+
+/// The SDK's all-in-one flow: it waits on the realtime topic `@oauth2` while the browser goes
+/// to the provider, and the provider's redirect to `/api/oauth2-redirect` hands it the code.
+#[tokio::test]
+async fn the_redirect_reaches_the_waiting_client() {
+    let app = TestApp::spawn().await;
+    let wait = std::time::Duration::from_secs(5);
+    let (mut stream, mut buf, client_id) = waiting_client(&app, wait).await;
 
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -581,24 +591,7 @@ async fn the_redirect_reaches_the_waiting_client() {
 async fn apple_form_post_reaches_the_waiting_client() {
     let app = TestApp::spawn().await;
     let wait = std::time::Duration::from_secs(5);
-    let mut stream = reqwest::Client::new()
-        .get(app.url("/api/realtime"))
-        .send()
-        .await
-        .expect("connect");
-    let mut buf = String::new();
-    let connect = sse_event(&mut stream, &mut buf, "PB_CONNECT", wait)
-        .await
-        .expect("PB_CONNECT");
-    let client_id = connect["clientId"].as_str().expect("clientId").to_string();
-    let (status, body) = app
-        .post(
-            "/api/realtime",
-            None,
-            json!({"clientId": client_id, "subscriptions": ["@oauth2"]}),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+    let (mut stream, mut buf, client_id) = waiting_client(&app, wait).await;
 
     let user = r#"{"name":{"firstName":"Ada","lastName":"Lovelace"},"email":"ada@example.com"}"#;
     let form = format!(
