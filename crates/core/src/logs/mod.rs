@@ -323,16 +323,16 @@ impl Logs {
 async fn write_batches(store: Store, mut rx: mpsc::Receiver<Entry>) {
     let mut batch = Vec::with_capacity(BATCH);
     loop {
-        let first = match rx.recv().await {
-            Some(e) => e,
-            None => return,
-        };
-        batch.push(first);
-        let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
-        while batch.len() < BATCH {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(e)) => batch.push(e),
-                _ => break,
+        // Wake for the first entry, then sleep while others queue up: under load the task wakes
+        // a few times a second, not once per request.
+        if rx.recv_many(&mut batch, BATCH).await == 0 {
+            return;
+        }
+        tokio::time::sleep(FLUSH_EVERY).await;
+        while batch.len() < QUEUE {
+            match rx.try_recv() {
+                Ok(e) => batch.push(e),
+                Err(_) => break,
             }
         }
         let rows: Vec<Vec<(String, Value)>> = batch
