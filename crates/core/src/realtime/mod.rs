@@ -127,6 +127,13 @@ impl Broker {
         (id, rx)
     }
 
+    /// Ends every client's stream (their queues close), as the server shuts down.
+    pub fn disconnect_all(&self) {
+        if let Ok(mut clients) = self.clients.write() {
+            clients.clear();
+        }
+    }
+
     pub fn disconnect(&self, client_id: &str) {
         if let Ok(mut clients) = self.clients.write() {
             clients.remove(client_id);

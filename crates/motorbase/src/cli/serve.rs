@@ -22,7 +22,13 @@ pub async fn run(http: &str, dir: &Path, avatar_private_hosts: bool) -> Result<(
     if !backend.has_superuser().await.map_err(|e| e.to_string())? {
         print_install_link(&backend, addr, dir).await;
     }
-    motorbase_api::serve(listener, motorbase_api::router(backend), shutdown()).await;
+    let app = motorbase_api::router(backend.clone());
+    let signal = async move {
+        shutdown().await;
+        // Realtime streams never finish by themselves: end them so the server can stop.
+        backend.broker.disconnect_all();
+    };
+    motorbase_api::serve(listener, app, signal).await;
     Ok(())
 }
 
