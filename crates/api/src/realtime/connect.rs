@@ -1,5 +1,7 @@
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -16,8 +18,9 @@ use crate::AppState;
 
 /// A comment line every so often keeps proxies from closing a quiet stream.
 const KEEPALIVE: Duration = Duration::from_secs(25);
-/// With no event for this long the stream ends and the SDK reconnects (PocketBase's 5 minutes).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// With no event for this many keep-alive periods (5 minutes, PocketBase's idle timeout) the
+/// stream ends and the SDK reconnects.
+const IDLE_TICKS: u32 = 12;
 
 /// Unregisters the client when its stream is dropped (the connection closed).
 struct Registration {
@@ -50,12 +53,15 @@ fn append_frame(out: &mut Vec<u8>, client_id: &str, event: &str, data: &str) {
 struct Stream {
     rx: mpsc::Receiver<Arc<Message>>,
     reg: Registration,
-    last_event: Instant,
+    /// Keep-alive ticks since the last event (the idle timeout counts them: no clock read per
+    /// event).
+    quiet_ticks: u32,
     /// One timer per stream, not one per message: arming a timer for every event costs more
     /// than the event itself when thousands of streams each get several events a second.
     keepalive: tokio::time::Interval,
-    /// The client's socket, to end the stream as soon as it hangs up.
-    peer: Option<Peer>,
+    /// Resolves when the client hangs up. Made once and kept, so that waiting on it between
+    /// events does not register and unregister interest in the socket for every event.
+    hang_up: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 /// `GET /api/realtime`: opens the event stream; the first event, `PB_CONNECT`, names the client.
@@ -75,27 +81,26 @@ pub async fn handler(
     let stream = Stream {
         rx,
         reg: Registration { state, client_id },
-        last_event: Instant::now(),
+        quiet_ticks: 0,
         keepalive,
-        peer: peer.map(|Extension(p)| p),
-    };
-    let events = futures_util::stream::unfold(stream, |mut s| async move {
-        let hang_up = async {
-            match &s.peer {
-                Some(p) => p.closed().await,
+        hang_up: Box::pin(async move {
+            match peer {
+                Some(Extension(p)) => p.closed().await,
                 None => std::future::pending().await,
             }
-        };
+        }),
+    };
+    let events = futures_util::stream::unfold(stream, |mut s| async move {
         let next = tokio::select! {
             biased;
             msg = s.rx.recv() => Some(msg),
             _ = s.keepalive.tick() => None,
             // The client went away: end the stream, which unregisters it.
-            _ = hang_up => Some(None),
+            _ = &mut s.hang_up => Some(None),
         };
         match next {
             Some(Some(msg)) => {
-                s.last_event = Instant::now();
+                s.quiet_ticks = 0;
                 // Events already waiting go out in the same write: a backlog drains in fewer
                 // syscalls instead of growing.
                 let mut out = Vec::with_capacity(1024);
@@ -110,8 +115,13 @@ pub async fn handler(
             }
             // Dropped by the broker (too slow) or shutting down.
             Some(None) => None,
-            None if s.last_event.elapsed() >= IDLE_TIMEOUT => None,
-            None => Some((Ok(Bytes::from_static(b":\n\n")), s)),
+            None => {
+                s.quiet_ticks += 1;
+                if s.quiet_ticks >= IDLE_TICKS {
+                    return None;
+                }
+                Some((Ok(Bytes::from_static(b":\n\n")), s))
+            }
         }
     });
     let body = futures_util::stream::iter([Ok::<_, std::io::Error>(hello)]).chain(events);
