@@ -74,35 +74,30 @@ struct Inner {
     writer: Mutex<mpsc::Sender<Job>>,
     readers: Mutex<Vec<Connection>>,
     permits: Semaphore,
-    counts: CountCache,
+    cache: ReadCache,
 }
 
-/// How many distinct counts are remembered before the cache starts over.
-const COUNT_CACHE_SIZE: usize = 512;
+/// How many distinct entries each cache holds before it starts over.
+const CACHE_SIZE: usize = 512;
 
-/// Totals of list queries, remembered until the next commit: a paged listing asks for the same
-/// total on every page, and counting a large table costs more than reading a page of it.
+/// Answers of read queries, remembered until the next commit. A paged listing asks for the same
+/// total on every page, and counting a large table costs more than reading a page of it; deep
+/// pages in rowid order (the default order of a list) step over every row before them, so the
+/// rowid at every [`ANCHOR_STEP`]-th position is remembered and page 4000 starts near its rows.
 /// Keyed by the exact SQL and its bound values; any commit (the generation moves on) makes every
-/// entry stale, so a count is never older than the data the same request reads.
-///
-/// Deep pages in rowid order (the default order of a list) get the same treatment: the rowid
-/// at every [`ANCHOR_STEP`]-th position is remembered, so that page 4000 starts near its rows
-/// instead of stepping over 80,000 others on every request.
-struct CountCache {
+/// entry stale, so an answer is never older than the data the same request reads.
+struct ReadCache {
     generation: Arc<AtomicU64>,
-    entries: Mutex<Stamped<u64>>,
-    anchors: Mutex<Stamped<Arc<Vec<i64>>>>,
+    counts: Stamped<u64>,
+    anchors: Stamped<Arc<Vec<i64>>>,
 }
 
-/// Cached values by query key, each stamped with the generation it was taken at.
-type Stamped<T> = HashMap<String, (u64, T)>;
-
-/// Positions between two remembered rowids of a listing (see [`CountCache`]).
+/// Positions between two remembered rowids of a listing (see [`ReadCache`]).
 const ANCHOR_STEP: u64 = 256;
 
-impl CountCache {
+impl ReadCache {
     fn key(sql: &Sql) -> Option<String> {
-        // `strftime(.., 'now')` makes a count depend on the clock, not only on the data.
+        // `strftime(.., 'now')` makes an answer depend on the clock, not only on the data.
         if sql.text.contains("strftime") {
             return None;
         }
@@ -122,45 +117,36 @@ impl CountCache {
         }
         Some(key)
     }
-
-    fn get(&self, key: &str, generation: u64) -> Option<u64> {
-        let entries = self.entries.lock().ok()?;
-        match entries.get(key) {
-            Some((g, n)) if *g == generation => Some(*n),
-            _ => None,
-        }
-    }
-
-    fn put(&self, key: String, generation: u64, n: u64) {
-        if let Ok(mut entries) = self.entries.lock() {
-            remember(&mut entries, key, generation, n);
-        }
-    }
-
-    fn anchors(&self, key: &str, generation: u64) -> Option<Arc<Vec<i64>>> {
-        let anchors = self.anchors.lock().ok()?;
-        match anchors.get(key) {
-            Some((g, a)) if *g == generation => Some(a.clone()),
-            _ => None,
-        }
-    }
-
-    fn put_anchors(&self, key: String, generation: u64, a: Arc<Vec<i64>>) {
-        if let Ok(mut anchors) = self.anchors.lock() {
-            remember(&mut anchors, key, generation, a);
-        }
-    }
 }
 
-/// Inserts into a bounded map of generation-stamped entries, dropping stale ones when full.
-fn remember<T>(map: &mut Stamped<T>, key: String, generation: u64, value: T) {
-    if map.len() >= COUNT_CACHE_SIZE {
-        map.retain(|_, (g, _)| *g == generation);
-        if map.len() >= COUNT_CACHE_SIZE {
-            map.clear();
+/// Cached values by query key, each stamped with the generation it was taken at.
+struct Stamped<T>(Mutex<HashMap<String, (u64, T)>>);
+
+impl<T: Clone> Stamped<T> {
+    fn new() -> Self {
+        Stamped(Mutex::new(HashMap::new()))
+    }
+
+    fn get(&self, key: &str, generation: u64) -> Option<T> {
+        let map = self.0.lock().ok()?;
+        match map.get(key) {
+            Some((g, v)) if *g == generation => Some(v.clone()),
+            _ => None,
         }
     }
-    map.insert(key, (generation, value));
+
+    /// Inserts, dropping stale entries (or, failing that, all) when full.
+    fn put(&self, key: String, generation: u64, value: T) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= CACHE_SIZE {
+                map.retain(|_, (g, _)| *g == generation);
+                if map.len() >= CACHE_SIZE {
+                    map.clear();
+                }
+            }
+            map.insert(key, (generation, value));
+        }
+    }
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -206,10 +192,10 @@ impl SqliteStore {
                 writer: Mutex::new(tx),
                 readers: Mutex::new(readers),
                 permits: Semaphore::new(READERS),
-                counts: CountCache {
+                cache: ReadCache {
                     generation,
-                    entries: Mutex::new(HashMap::new()),
-                    anchors: Mutex::new(HashMap::new()),
+                    counts: Stamped::new(),
+                    anchors: Stamped::new(),
                 },
             }),
         })
@@ -262,7 +248,7 @@ impl SqliteStore {
             let res = f(&Reader {
                 conn: &conn,
                 guarded: true,
-                counts: Some(&inner.counts),
+                cache: Some(&inner.cache),
             });
             if let Ok(mut pool) = inner.readers.lock() {
                 pool.push(conn);
@@ -279,8 +265,8 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, generation: &AtomicU64
         reader: Reader {
             conn: &conn,
             guarded: false,
-            // Inside a transaction counts see uncommitted rows: never cached.
-            counts: None,
+            // Inside a transaction reads see uncommitted rows: never cached.
+            cache: None,
         },
     };
     while let Ok(first) = rx.recv() {
@@ -384,7 +370,7 @@ pub struct Reader<'c> {
     conn: &'c Connection,
     /// A pooled read-only connection, under the read-only authorizer for good.
     guarded: bool,
-    counts: Option<&'c CountCache>,
+    cache: Option<&'c ReadCache>,
 }
 
 impl Reader<'_> {
@@ -405,8 +391,8 @@ impl Reader<'_> {
     }
 
     /// For a deep page in rowid order: the remembered rowid to start from and how many rows to
-    /// skip after it (see [`CountCache`]). `None` when the page is shallow, the order is another,
-    /// or this is the write transaction.
+    /// skip after it (see [`ReadCache`]). `None` when the page is shallow, the order is another,
+    /// or nothing may be cached.
     fn anchor(&self, q: &Select) -> Result<Option<(i64, u64)>, StoreError> {
         let [SortKey::RowId { desc }] = q.sort.as_slice() else {
             return Ok(None);
@@ -416,13 +402,10 @@ impl Reader<'_> {
         }
         let mut sql = Sql::default();
         sql.rowids(&q.table, &q.filter, *desc)?;
-        let Some((cache, key)) = self.counts.zip(CountCache::key(&sql)) else {
-            return Ok(None);
-        };
-        let generation = cache.generation.load(Ordering::SeqCst);
-        let anchors = match cache.anchors(&key, generation) {
-            Some(a) => a,
-            None => {
+        let anchors = self.cached(
+            &sql,
+            |c| &c.anchors,
+            || {
                 let mut stmt = self.conn.prepare_cached(&sql.text)?;
                 let mut rows = stmt.query(params_from_iter(sql.params.iter().map(to_sql)))?;
                 let mut found = vec![];
@@ -433,10 +416,11 @@ impl Reader<'_> {
                     }
                     position += 1;
                 }
-                let a = Arc::new(found);
-                cache.put_anchors(key, generation, a.clone());
-                a
-            }
+                Ok(Arc::new(found))
+            },
+        )?;
+        let Some(anchors) = anchors else {
+            return Ok(None);
         };
         let i = q.offset / ANCHOR_STEP;
         Ok(usize::try_from(i)
@@ -459,22 +443,37 @@ impl Reader<'_> {
         Ok(n.max(0) as u64)
     }
 
-    /// [`Reader::count`] answered from the count cache when nothing was committed since the same
+    /// [`Reader::count`] answered from the cache when nothing was committed since the same
     /// count was last taken. Only for tables: a view's query may read the clock.
     pub fn count_table(&self, table: &str, filter: &Cond) -> Result<u64, StoreError> {
         let mut sql = Sql::default();
         sql.count(table, filter)?;
-        let Some((cache, key)) = self.counts.zip(CountCache::key(&sql)) else {
-            return self.run_count(&sql);
-        };
-        // Read before counting: a commit in between leaves the entry already stale.
-        let generation = cache.generation.load(Ordering::SeqCst);
-        if let Some(n) = cache.get(&key, generation) {
-            return Ok(n);
+        match self.cached(&sql, |c| &c.counts, || self.run_count(&sql))? {
+            Some(n) => Ok(n),
+            None => self.run_count(&sql),
         }
-        let n = self.run_count(&sql)?;
-        cache.put(key, generation, n);
-        Ok(n)
+    }
+
+    /// `compute`'s answer for `sql`, taken from or kept in `slot` until the next commit. `None`
+    /// where nothing may be cached (the write transaction, or a query reading the clock).
+    fn cached<T: Clone>(
+        &self,
+        sql: &Sql,
+        slot: fn(&ReadCache) -> &Stamped<T>,
+        compute: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let Some((cache, key)) = self.cache.zip(ReadCache::key(sql)) else {
+            return Ok(None);
+        };
+        // Read before computing: a commit in between leaves the entry already stale.
+        let generation = cache.generation.load(Ordering::SeqCst);
+        let slot = slot(cache);
+        if let Some(v) = slot.get(&key, generation) {
+            return Ok(Some(v));
+        }
+        let v = compute()?;
+        slot.put(key, generation, v.clone());
+        Ok(Some(v))
     }
 
     /// Whether `filter` holds for a row given by value (see [`Sql::row_matches`]).
