@@ -24,6 +24,8 @@ use serde_json::{Map, Value as Json};
 
 use collections::{Collection, Schema};
 pub use error::{CoreError, Result};
+/// How many database reads may run at once; the binary sizes its runtime by it.
+pub use motorbase_store::READ_CONNECTIONS;
 
 /// The running backend: the store and snapshots of the schema and settings.
 pub struct Backend {

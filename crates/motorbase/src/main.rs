@@ -26,7 +26,12 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Database reads run on the async workers (see `SqliteStore::read`): one worker per core
+    // plus one per read connection, so that reads in progress never leave the other requests
+    // without a worker.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores + motorbase_core::READ_CONNECTIONS)
         .enable_all()
         .build()
     {

@@ -22,7 +22,10 @@ use crate::query::{ColumnKind, Cond, Row, Select, SortKey, Value};
 use crate::schema::SchemaChange;
 use render::{quote, Sql};
 
-const READERS: usize = 4;
+/// Read connections in the pool: at most this many reads run at once, each on the thread that
+/// asked for it (see [`SqliteStore::read`]).
+pub const READ_CONNECTIONS: usize = 4;
+const READERS: usize = READ_CONNECTIONS;
 /// How many queued writes one transaction may carry (group commit).
 const MAX_GROUP: usize = 128;
 
@@ -224,7 +227,13 @@ impl SqliteStore {
         rx.await.map_err(|_| E::from(StoreError::WriterGone))?
     }
 
-    /// Runs `f` on a read-only connection from the pool, off the async runtime.
+    /// Runs `f` on a read-only connection from the pool, on the calling thread.
+    ///
+    /// Most reads take microseconds, and handing each to the blocking pool cost more than the
+    /// query (a thread wake and two context switches: view by id ran ~40% faster inline on two
+    /// cores). A long read does hold its async worker, so the runtime is built with
+    /// [`READ_CONNECTIONS`] workers more than there are cores: however many reads are running,
+    /// the remaining workers keep serving everything else.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&Reader) -> Result<T, E> + Send + 'static,
@@ -237,26 +246,22 @@ impl SqliteStore {
             .acquire()
             .await
             .map_err(|_| E::from(StoreError::Other("reader pool closed".into())))?;
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = inner
-                .readers
-                .lock()
-                .map_err(|_| E::from(StoreError::Other("reader pool poisoned".into())))?
-                .pop()
-                .ok_or_else(|| E::from(StoreError::Other("no reader available".into())))?;
-            let res = f(&Reader {
-                conn: &conn,
-                guarded: true,
-                cache: Some(&inner.cache),
-            });
-            if let Ok(mut pool) = inner.readers.lock() {
-                pool.push(conn);
-            }
-            res
-        })
-        .await
-        .map_err(|e| E::from(StoreError::Other(e.to_string())))?
+        let inner = &self.inner;
+        let conn = inner
+            .readers
+            .lock()
+            .map_err(|_| E::from(StoreError::Other("reader pool poisoned".into())))?
+            .pop()
+            .ok_or_else(|| E::from(StoreError::Other("no reader available".into())))?;
+        let res = f(&Reader {
+            conn: &conn,
+            guarded: true,
+            cache: Some(&inner.cache),
+        });
+        if let Ok(mut pool) = inner.readers.lock() {
+            pool.push(conn);
+        }
+        res
     }
 }
 
