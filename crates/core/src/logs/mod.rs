@@ -17,7 +17,7 @@ use crate::collections::{Collection, CollectionType, Field, FieldType};
 use crate::error::{CoreError, Result};
 use crate::records::{FieldsPicker, ListParams, ListResult};
 use crate::rules::{Compiler, Mode, RequestCtx};
-use crate::util::{format_time, now, random_lower};
+use crate::util::{format_time, random_lower};
 
 const TABLE: &str = "_logs";
 /// Entries waiting to be written; beyond this, new entries are dropped rather than slow a request.
@@ -46,12 +46,68 @@ pub struct RequestLog {
     pub error: String,
 }
 
+/// A queued entry: the request as the HTTP layer saw it, turned into a row only by the writer
+/// task, in batches (no JSON map, id or timestamp text built on the request path).
 struct Entry {
-    id: String,
+    log: RequestLog,
     level: i64,
-    message: String,
-    data: Json,
-    created: String,
+    created: chrono::DateTime<chrono::Utc>,
+    log_ip: bool,
+    log_auth_id: bool,
+}
+
+/// The `data` column of a request entry, in PocketBase's key order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestData<'a> {
+    r#type: &'static str,
+    method: &'a str,
+    url: &'a str,
+    status: u16,
+    exec_time: f64,
+    user_agent: &'a str,
+    referer: &'a str,
+    auth: &'a str,
+    #[serde(rename = "remoteIP", skip_serializing_if = "Option::is_none")]
+    remote_ip: Option<&'a str>,
+    #[serde(rename = "userIP", skip_serializing_if = "Option::is_none")]
+    user_ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+impl Entry {
+    fn row(&self) -> Vec<(String, Value)> {
+        let log = &self.log;
+        let ip = self.log_ip.then_some(log.remote_ip.as_str());
+        let data = RequestData {
+            r#type: "request",
+            method: &log.method,
+            url: &log.url,
+            status: log.status,
+            exec_time: log.exec_ms,
+            user_agent: &log.user_agent,
+            referer: &log.referer,
+            auth: &log.auth,
+            remote_ip: ip,
+            user_ip: ip,
+            auth_id: (self.log_auth_id && !log.auth_id.is_empty()).then_some(log.auth_id.as_str()),
+            error: (!log.error.is_empty()).then_some(log.error.as_str()),
+        };
+        let data = serde_json::to_string(&data).unwrap_or_else(|_| "{}".into());
+        vec![
+            ("id".into(), Value::Text(random_lower(15))),
+            ("level".into(), Value::Int(self.level)),
+            (
+                "message".into(),
+                Value::Text(format!("{} {}", log.method, log.url)),
+            ),
+            ("data".into(), Value::Text(data)),
+            ("created".into(), Value::Text(format_time(self.created))),
+        ]
+    }
 }
 
 pub struct Logs {
@@ -161,38 +217,14 @@ impl Logs {
         if level < setting("minLevel").and_then(Json::as_i64).unwrap_or(0) {
             return;
         }
-        let mut data = json!({
-            "type": "request",
-            "method": log.method,
-            "url": log.url,
-            "status": log.status,
-            "execTime": log.exec_ms,
-            "userAgent": log.user_agent,
-            "referer": log.referer,
-            "auth": log.auth,
-        });
-        if let Some(obj) = data.as_object_mut() {
-            if setting("logIP").and_then(Json::as_bool).unwrap_or(true) {
-                obj.insert("remoteIP".into(), json!(log.remote_ip));
-                obj.insert("userIP".into(), json!(log.remote_ip));
-            }
-            if setting("logAuthId")
-                .and_then(Json::as_bool)
-                .unwrap_or(false)
-                && !log.auth_id.is_empty()
-            {
-                obj.insert("authId".into(), json!(log.auth_id));
-            }
-            if !log.error.is_empty() {
-                obj.insert("error".into(), json!(log.error));
-            }
-        }
         let entry = Entry {
-            id: random_lower(15),
             level,
-            message: format!("{} {}", log.method, log.url),
-            data,
-            created: now(),
+            created: chrono::Utc::now(),
+            log_ip: setting("logIP").and_then(Json::as_bool).unwrap_or(true),
+            log_auth_id: setting("logAuthId")
+                .and_then(Json::as_bool)
+                .unwrap_or(false),
+            log,
         };
         // A full queue means the disk cannot keep up: drop the entry, never the request.
         let _ = self.tx.try_send(entry);
@@ -335,18 +367,7 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Entry>) {
                 Err(_) => break,
             }
         }
-        let rows: Vec<Vec<(String, Value)>> = batch
-            .drain(..)
-            .map(|e| {
-                vec![
-                    ("id".into(), Value::Text(e.id)),
-                    ("level".into(), Value::Int(e.level)),
-                    ("message".into(), Value::Text(e.message)),
-                    ("data".into(), Value::Text(e.data.to_string())),
-                    ("created".into(), Value::Text(e.created)),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<(String, Value)>> = batch.drain(..).map(|e| e.row()).collect();
         let written = store
             .write(
                 move |tx| -> std::result::Result<(), motorbase_store::StoreError> {
