@@ -49,7 +49,7 @@ impl Backend {
     pub async fn open(dir: &Path) -> Result<Arc<Backend>> {
         std::fs::create_dir_all(dir)
             .map_err(|e| CoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
-        let store = Store::open(&dir.join("data.db"))?;
+        let store = Store::open(&dir.join("data.db"), motorbase_store::CacheSizes::DATA)?;
         let (broker, events) = realtime::Broker::new();
         let logs = logs::Logs::open(dir).await?;
         let backend = Arc::new(Backend {

@@ -78,6 +78,23 @@ struct RequestData<'a> {
     error: Option<&'a str>,
 }
 
+/// A 15-character lowercase id that sorts by time: 10 base-36 digits of microseconds, then 5
+/// random ones. Each batch then appends at the end of the id index instead of touching pages
+/// all over it: with random ids a large log table made every flush rewrite (and cache) pages
+/// across the whole index, costing a quarter of the server's throughput and ~70 MB.
+fn time_ordered_id(at: chrono::DateTime<chrono::Utc>) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut n = u64::try_from(at.timestamp_micros()).unwrap_or(0);
+    let mut head = [b'0'; 10];
+    for d in head.iter_mut().rev() {
+        *d = DIGITS[(n % 36) as usize];
+        n /= 36;
+    }
+    let mut id: String = head.iter().map(|&b| b as char).collect();
+    id.push_str(&random_lower(5));
+    id
+}
+
 impl Entry {
     fn row(&self) -> Vec<(String, Value)> {
         let log = &self.log;
@@ -98,7 +115,7 @@ impl Entry {
         };
         let data = serde_json::to_string(&data).unwrap_or_else(|_| "{}".into());
         vec![
-            ("id".into(), Value::Text(random_lower(15))),
+            ("id".into(), Value::Text(time_ordered_id(self.created))),
             ("level".into(), Value::Int(self.level)),
             (
                 "message".into(),
@@ -162,7 +179,7 @@ fn row_json(row: Vec<Json>) -> Json {
 impl Logs {
     /// Opens `auxiliary.db` in the data folder and starts the background writer.
     pub async fn open(dir: &Path) -> Result<Logs> {
-        let store = Store::open(&dir.join("auxiliary.db"))?;
+        let store = Store::open(&dir.join("auxiliary.db"), motorbase_store::CacheSizes::LOGS)?;
         store
             .write(
                 |tx| -> std::result::Result<(), motorbase_store::StoreError> {
@@ -381,5 +398,35 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Entry>) {
         if let Err(e) = written {
             tracing::warn!(error = %e, "request logs could not be written");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_ordered_id;
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn log_ids_are_fifteen_lowercase_characters_in_time_order() {
+        let start = Utc.with_ymd_and_hms(2026, 11, 27, 23, 0, 0).unwrap();
+        let times = [
+            start,
+            start + Duration::microseconds(1),
+            start + Duration::milliseconds(999),
+            start + Duration::days(365 * 50),
+        ];
+        let ids: Vec<String> = times.iter().map(|t| time_ordered_id(*t)).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 15, "{id}");
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+                "{id}"
+            );
+        }
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, ids);
+        assert_ne!(time_ordered_id(start)[10..], time_ordered_id(start)[10..]);
     }
 }

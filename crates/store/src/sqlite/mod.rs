@@ -152,11 +152,32 @@ impl<T: Clone> Stamped<T> {
     }
 }
 
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+/// How much page cache each connection of a database may keep (SQLite's `cache_size`, KiB).
+#[derive(Debug, Clone, Copy)]
+pub struct CacheSizes {
+    pub writer_kib: u32,
+    pub reader_kib: u32,
+}
+
+impl CacheSizes {
+    /// Records: the writer keeps the indexes it updates hot. Readers get less: the pool's
+    /// connections cache the same pages over again, and the OS page cache holds the file anyway.
+    pub const DATA: CacheSizes = CacheSizes {
+        writer_kib: 16_000,
+        reader_kib: 4_000,
+    };
+    /// Request logs: writes append at the end of each index, reads are rare.
+    pub const LOGS: CacheSizes = CacheSizes {
+        writer_kib: 2_000,
+        reader_kib: 2_000,
+    };
+}
+
+fn configure(conn: &Connection, cache_kib: u32) -> Result<(), StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "cache_size", "-16000")?;
+    conn.pragma_update(None, "cache_size", -i64::from(cache_kib))?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(256);
     functions::register(conn)?;
@@ -165,10 +186,10 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 
 impl SqliteStore {
     /// Opens (or creates) the database file and starts the writer thread.
-    pub fn open(path: &FsPath) -> Result<Self, StoreError> {
+    pub fn open(path: &FsPath, cache: CacheSizes) -> Result<Self, StoreError> {
         let writer = Connection::open(path)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
-        configure(&writer)?;
+        configure(&writer, cache.writer_kib)?;
         ddl::bootstrap(&writer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -178,7 +199,7 @@ impl SqliteStore {
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX
                     | OpenFlags::SQLITE_OPEN_URI,
             )?;
-            configure(&r)?;
+            configure(&r, cache.reader_kib)?;
             // Readers only read: view queries run here, and nothing else may sneak in.
             r.authorizer(Some(view::read_only));
             readers.push(r);

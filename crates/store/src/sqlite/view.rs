@@ -302,7 +302,7 @@ mod pool_tests {
             rand_suffix()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let store = SqliteStore::open(&dir.join("data.db")).unwrap();
+        let store = SqliteStore::open(&dir.join("data.db"), crate::CacheSizes::DATA).unwrap();
         for _ in 0..8 {
             let cols = store
                 .read(|r| r.view_columns("SELECT id FROM _collections"))
