@@ -274,7 +274,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", default="10000,100000", help="data sizes, each on fresh servers")
     ap.add_argument("--users", type=int, default=50)
-    ap.add_argument("--seconds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=2)
     ap.add_argument("--conns", default="32,256")
     ap.add_argument("--workloads", default="health,view,list,list_skiptotal,filter_sort,filter_relation,expand,create,update,batch10,auth")
     ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "motorbase"))
