@@ -274,15 +274,32 @@ impl SqliteStore {
             .map_err(|_| E::from(StoreError::Other("reader pool poisoned".into())))?
             .pop()
             .ok_or_else(|| E::from(StoreError::Other("no reader available".into())))?;
-        let res = f(&Reader {
-            conn: &conn,
+        let lease = Lease {
+            conn: Some(conn),
+            pool: &inner.readers,
+        };
+        let Some(conn) = lease.conn.as_ref() else {
+            return Err(E::from(StoreError::Other("no reader available".into())));
+        };
+        f(&Reader {
+            conn,
             guarded: true,
             cache: Some(&inner.cache),
-        });
-        if let Ok(mut pool) = inner.readers.lock() {
+        })
+    }
+}
+
+/// A read connection out of the pool; it goes back when dropped, even if the read panicked.
+struct Lease<'a> {
+    conn: Option<Connection>,
+    pool: &'a Mutex<Vec<Connection>>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let (Some(conn), Ok(mut pool)) = (self.conn.take(), self.pool.lock()) {
             pool.push(conn);
         }
-        res
     }
 }
 
