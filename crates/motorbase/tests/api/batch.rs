@@ -6,15 +6,8 @@ use serde_json::{json, Value};
 use crate::common::{assert_fragment, Case, TestApp};
 
 async fn enable(app: &TestApp, max_requests: u32, max_body: u64) {
-    let su = app.superuser_token().await;
-    let (status, body) = app
-        .patch(
-            "/api/settings",
-            Some(&su),
-            json!({"batch": {"enabled": true, "maxRequests": max_requests, "timeout": 3, "maxBodySize": max_body}}),
-        )
+    app.enable_batch(json!({"enabled": true, "maxRequests": max_requests, "timeout": 3, "maxBodySize": max_body}))
         .await;
-    assert_eq!(status, 200, "{body}");
 }
 
 /// `posts`: anyone may read and create; only the author updates or deletes.

@@ -665,14 +665,7 @@ async fn totals_follow_every_write() {
         .await;
     assert_eq!(status, 200);
     assert_eq!((total("").await, total("n > 5").await), (1, 1));
-    let (status, _) = app
-        .patch(
-            "/api/settings",
-            Some(&token),
-            json!({"batch": {"enabled": true}}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.enable_batch(json!({"enabled": true})).await;
     let (status, _) = app
         .post(
             "/api/batch",
@@ -684,13 +677,7 @@ async fn totals_follow_every_write() {
         .await;
     assert_eq!(status, 200);
     assert_eq!((total("").await, total("n > 5").await), (3, 2));
-    let (status, _) = app
-        .delete(
-            &format!("/api/collections/items/records/{id}"),
-            Some(&token),
-        )
-        .await;
-    assert_eq!(status, 204);
+    app.delete_record("items", id).await;
     assert_eq!((total("").await, total("n > 5").await), (2, 1));
 }
 
@@ -703,14 +690,8 @@ async fn deep_pages_in_default_order() {
     app.create_collection(open("items", json!([{"name": "n", "type": "number"}])))
         .await;
     let token = app.superuser_token().await;
-    let (status, _) = app
-        .patch(
-            "/api/settings",
-            Some(&token),
-            json!({"batch": {"enabled": true, "maxRequests": 1000}}),
-        )
+    app.enable_batch(json!({"enabled": true, "maxRequests": 1000}))
         .await;
-    assert_eq!(status, 200);
     let mut ids = vec![];
     for chunk in (1..=700).collect::<Vec<i64>>().chunks(350) {
         let requests: Vec<Value> = chunk
@@ -767,13 +748,7 @@ async fn deep_pages_in_default_order() {
     assert!(page("perPage=100&page=8".into()).await.is_empty());
     // Deleting the first 100 rows moves every later page.
     for id in &ids[..100] {
-        let (status, _) = app
-            .delete(
-                &format!("/api/collections/items/records/{id}"),
-                Some(&token),
-            )
-            .await;
-        assert_eq!(status, 204);
+        app.delete_record("items", id).await;
     }
     assert_eq!(
         page("perPage=25&page=21".into()).await,

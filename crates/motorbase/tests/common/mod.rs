@@ -336,6 +336,23 @@ impl TestApp {
         body
     }
 
+    /// Deletes a record as the superuser; panics unless 204.
+    pub async fn delete_record(&self, collection: &str, id: &str) {
+        let token = self.superuser_token().await;
+        let path = format!("/api/collections/{collection}/records/{id}");
+        let (status, body) = self.delete(&path, Some(&token)).await;
+        assert_eq!(status, 204, "delete {collection}/{id}: {body}");
+    }
+
+    /// Turns batch requests on with the given `batch` settings, as the superuser.
+    pub async fn enable_batch(&self, batch: Value) {
+        let token = self.superuser_token().await;
+        let (status, body) = self
+            .patch("/api/settings", Some(&token), json!({ "batch": batch }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Creates a `users` record and signs it in. Returns (id, token).
     pub async fn create_user(&self, email: &str, password: &str) -> (String, String) {
         let record = self
