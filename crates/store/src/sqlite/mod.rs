@@ -25,7 +25,6 @@ use render::{quote, Sql};
 /// Read connections in the pool: at most this many reads run at once, each on the thread that
 /// asked for it (see [`SqliteStore::read`]).
 pub const READ_CONNECTIONS: usize = 4;
-const READERS: usize = READ_CONNECTIONS;
 /// How many queued writes one transaction may carry (group commit).
 const MAX_GROUP: usize = 128;
 
@@ -191,8 +190,8 @@ impl SqliteStore {
         writer.pragma_update(None, "journal_mode", "WAL")?;
         configure(&writer, cache.writer_kib)?;
         ddl::bootstrap(&writer)?;
-        let mut readers = Vec::with_capacity(READERS);
-        for _ in 0..READERS {
+        let mut readers = Vec::with_capacity(READ_CONNECTIONS);
+        for _ in 0..READ_CONNECTIONS {
             let r = Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -215,7 +214,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 writer: Mutex::new(tx),
                 readers: Mutex::new(readers),
-                permits: Semaphore::new(READERS),
+                permits: Semaphore::new(READ_CONNECTIONS),
                 cache: ReadCache {
                     generation,
                     counts: Stamped::new(),
