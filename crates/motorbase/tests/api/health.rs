@@ -1,3 +1,4 @@
+use reqwest::Method;
 use serde_json::json;
 
 use crate::common::{Case, TestApp};
@@ -19,4 +20,89 @@ async fn health_answers_everyone() {
         ),
     ])
     .await;
+}
+
+/// (case, method, path, request headers, (response header, a value it must list)).
+type PreflightCase<'a> = (
+    &'a str,
+    Method,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    &'a [(&'a str, &'a str)],
+);
+
+/// Browser apps call the API from another origin: every answer carries the origin header, and
+/// the preflight a browser sends before a write with a token allows that method and header (a
+/// wildcard would not cover `Authorization`). PocketBase answers these with 204, any 2xx passes.
+#[tokio::test]
+async fn cross_origin_requests_are_allowed() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let origin = ("Origin", "http://app.example");
+    let cases: &[PreflightCase] = &[
+        (
+            "simple read",
+            Method::GET,
+            "/api/health",
+            vec![origin],
+            &[("access-control-allow-origin", "*")],
+        ),
+        (
+            "preflight of an update with a token",
+            Method::OPTIONS,
+            "/api/collections/users/records/abc",
+            vec![
+                origin,
+                ("Access-Control-Request-Method", "PATCH"),
+                (
+                    "Access-Control-Request-Headers",
+                    "content-type,authorization",
+                ),
+            ],
+            &[
+                ("access-control-allow-origin", "*"),
+                ("access-control-allow-methods", "patch"),
+                ("access-control-allow-headers", "authorization"),
+                ("access-control-allow-headers", "content-type"),
+            ],
+        ),
+        (
+            "preflight of a delete on a path no route serves",
+            Method::OPTIONS,
+            "/api/nothing-here",
+            vec![origin, ("Access-Control-Request-Method", "DELETE")],
+            &[
+                ("access-control-allow-origin", "*"),
+                ("access-control-allow-methods", "delete"),
+            ],
+        ),
+    ];
+    for (name, method, path, headers, expected) in cases {
+        let mut req = client.request(method.clone(), app.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request");
+        assert!(
+            resp.status().is_success(),
+            "{name}: status {}",
+            resp.status()
+        );
+        for (header, part) in *expected {
+            let values: Vec<String> = resp
+                .headers()
+                .get_all(*header)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_lowercase)
+                .collect();
+            assert!(
+                values
+                    .iter()
+                    .flat_map(|v| v.split(','))
+                    .any(|v| v.trim() == *part),
+                "{name}: {header} should list {part}, got {values:?}"
+            );
+        }
+    }
 }
