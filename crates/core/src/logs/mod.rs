@@ -95,7 +95,7 @@ fn time_ordered_id(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 impl Entry {
-    fn row(&self) -> Vec<(String, Value)> {
+    fn row(&self) -> [(&'static str, Value); 5] {
         let log = &self.log;
         let ip = self.log_ip.then_some(log.remote_ip.as_str());
         let data = RequestData {
@@ -113,15 +113,15 @@ impl Entry {
             error: (!log.error.is_empty()).then_some(log.error.as_str()),
         };
         let data = serde_json::to_string(&data).unwrap_or_else(|_| "{}".into());
-        vec![
-            ("id".into(), Value::Text(time_ordered_id(self.created))),
-            ("level".into(), Value::Int(self.level)),
+        [
+            ("id", Value::Text(time_ordered_id(self.created))),
+            ("level", Value::Int(self.level)),
             (
-                "message".into(),
+                "message",
                 Value::Text(format!("{} {}", log.method, log.url)),
             ),
-            ("data".into(), Value::Text(data)),
-            ("created".into(), Value::Text(format_time(self.created))),
+            ("data", Value::Text(data)),
+            ("created", Value::Text(format_time(self.created))),
         ]
     }
 }
@@ -383,7 +383,7 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Entry>) {
                 Err(_) => break,
             }
         }
-        let rows: Vec<Vec<(String, Value)>> = batch.drain(..).map(|e| e.row()).collect();
+        let rows: Vec<_> = batch.drain(..).map(|e| e.row()).collect();
         let written = store
             .write(
                 move |tx| -> std::result::Result<(), motorbase_store::StoreError> {

@@ -13,14 +13,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
-use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 use tokio::sync::{oneshot, Semaphore};
 
 use crate::error::StoreError;
 use crate::query::{ColumnKind, Cond, Row, Select, SortKey, Value};
 use crate::schema::SchemaChange;
-use render::{quote, Sql};
+use render::{push_quoted, quote, Sql};
 
 /// Read connections in the pool: at most this many reads run at once, each on the thread that
 /// asked for it (see [`SqliteStore::read`]).
@@ -302,6 +302,12 @@ impl Drop for Lease<'_> {
     }
 }
 
+/// Runs one of the writer's fixed statements from the statement cache (parsed once, not on
+/// every transaction and job).
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, generation: &AtomicU64) {
     let wtx = WriteTx {
         reader: Reader {
@@ -319,7 +325,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, generation: &AtomicU64
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = run(&conn, "BEGIN IMMEDIATE") {
             let msg = e.to_string();
             for job in jobs {
                 job.fail(StoreError::Other(msg.clone()));
@@ -328,28 +334,28 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, generation: &AtomicU64
         }
         let mut delivers = Vec::with_capacity(jobs.len());
         for job in jobs {
-            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            if let Err(e) = run(&conn, "SAVEPOINT job") {
                 tracing::error!("savepoint failed: {e}");
             }
             let (ok, deliver) = job.run(&wtx);
-            let end = if ok {
-                "RELEASE job"
+            let ended = if ok {
+                run(&conn, "RELEASE job")
             } else {
-                "ROLLBACK TO job; RELEASE job"
+                run(&conn, "ROLLBACK TO job").and_then(|()| run(&conn, "RELEASE job"))
             };
-            if let Err(e) = conn.execute_batch(end) {
+            if let Err(e) = ended {
                 tracing::error!("savepoint end failed: {e}");
             }
             delivers.push(deliver);
         }
-        let committed = conn.execute_batch("COMMIT");
+        let committed = run(&conn, "COMMIT");
         // After the commit, never before: a count taken under the old generation may then
         // already see the new rows, but never the other way round.
         generation.fetch_add(1, Ordering::SeqCst);
         match committed {
             Ok(()) => delivers.into_iter().for_each(|d| d(None)),
             Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
+                let _ = run(&conn, "ROLLBACK");
                 let msg = e.to_string();
                 delivers
                     .into_iter()
@@ -359,14 +365,19 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, generation: &AtomicU64
     }
 }
 
-fn to_sql(v: &Value) -> SqlValue {
-    match v {
-        Value::Null => SqlValue::Null,
-        Value::Bool(b) => SqlValue::Integer(*b as i64),
-        Value::Int(i) => SqlValue::Integer(*i),
-        Value::Float(f) => SqlValue::Real(*f),
-        Value::Text(s) => SqlValue::Text(s.clone()),
-    }
+/// A parameter bound by reference: text is handed to SQLite as it is, not copied first.
+fn value_ref(v: &Value) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(match v {
+        Value::Null => ValueRef::Null,
+        Value::Bool(b) => ValueRef::Integer(i64::from(*b)),
+        Value::Int(i) => ValueRef::Integer(*i),
+        Value::Float(f) => ValueRef::Real(*f),
+        Value::Text(s) => ValueRef::Text(s.as_bytes()),
+    })
+}
+
+fn bound(params: &[Value]) -> impl Iterator<Item = ToSqlOutput<'_>> {
+    params.iter().map(value_ref)
 }
 
 /// Decodes one column by its kind; integral reals come back as integers (`30`, not `30.0`).
@@ -420,7 +431,7 @@ impl Reader<'_> {
         let mut sql = Sql::default();
         sql.select_from(q, self.anchor(q)?)?;
         let mut stmt = self.conn.prepare_cached(&sql.text)?;
-        let mut rows = stmt.query(params_from_iter(sql.params.iter().map(to_sql)))?;
+        let mut rows = stmt.query(params_from_iter(bound(&sql.params)))?;
         let mut out = vec![];
         while let Some(row) = rows.next()? {
             let mut r = Vec::with_capacity(q.columns.len());
@@ -449,7 +460,7 @@ impl Reader<'_> {
             |c| &c.anchors,
             || {
                 let mut stmt = self.conn.prepare_cached(&sql.text)?;
-                let mut rows = stmt.query(params_from_iter(sql.params.iter().map(to_sql)))?;
+                let mut rows = stmt.query(params_from_iter(bound(&sql.params)))?;
                 let mut found = vec![];
                 let mut position = 0u64;
                 while let Some(row) = rows.next()? {
@@ -479,9 +490,7 @@ impl Reader<'_> {
 
     fn run_count(&self, sql: &Sql) -> Result<u64, StoreError> {
         let mut stmt = self.conn.prepare_cached(&sql.text)?;
-        let n: i64 = stmt.query_row(params_from_iter(sql.params.iter().map(to_sql)), |r| {
-            r.get(0)
-        })?;
+        let n: i64 = stmt.query_row(params_from_iter(bound(&sql.params)), |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
 
@@ -526,7 +535,7 @@ impl Reader<'_> {
         let mut sql = Sql::default();
         sql.row_matches(row, filter)?;
         let mut stmt = self.conn.prepare_cached(&sql.text)?;
-        Ok(stmt.exists(params_from_iter(sql.params.iter().map(to_sql)))?)
+        Ok(stmt.exists(params_from_iter(bound(&sql.params)))?)
     }
 
     /// The columns a view query yields, found without running it; `InvalidView` when it is not
@@ -571,45 +580,61 @@ impl WriteTx<'_> {
         self.reader.conn
     }
 
-    pub fn insert(&self, table: &str, values: &[(String, Value)]) -> Result<(), StoreError> {
-        let cols = values
-            .iter()
-            .map(|(c, _)| quote(c))
-            .collect::<Result<Vec<_>, _>>()?;
-        let marks = vec!["?"; values.len()].join(", ");
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({marks})",
-            quote(table)?,
-            cols.join(", ")
-        );
+    pub fn insert<C: AsRef<str>>(
+        &self,
+        table: &str,
+        values: &[(C, Value)],
+    ) -> Result<(), StoreError> {
+        let mut sql = String::with_capacity(40 + 24 * values.len());
+        sql.push_str("INSERT INTO ");
+        push_quoted(&mut sql, table)?;
+        sql.push_str(" (");
+        for (i, (c, _)) in values.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            push_quoted(&mut sql, c.as_ref())?;
+        }
+        sql.push_str(") VALUES (");
+        for i in 0..values.len() {
+            sql.push_str(if i > 0 { ", ?" } else { "?" });
+        }
+        sql.push(')');
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        stmt.execute(params_from_iter(values.iter().map(|(_, v)| to_sql(v))))
+        stmt.execute(params_from_iter(values.iter().map(|(_, v)| value_ref(v))))
             .map_err(StoreError::from_sqlite)?;
         Ok(())
     }
 
     /// Updates the row with `id`; returns whether it existed.
-    pub fn update(
+    pub fn update<C: AsRef<str>>(
         &self,
         table: &str,
         id: &str,
-        values: &[(String, Value)],
+        values: &[(C, Value)],
     ) -> Result<bool, StoreError> {
         if values.is_empty() {
             return Ok(true);
         }
-        let sets = values
-            .iter()
-            .map(|(c, _)| quote(c).map(|c| format!("{c} = ?")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let sql = format!(
-            "UPDATE {} SET {} WHERE \"id\" = ?",
-            quote(table)?,
-            sets.join(", ")
-        );
+        let mut sql = String::with_capacity(40 + 24 * values.len());
+        sql.push_str("UPDATE ");
+        push_quoted(&mut sql, table)?;
+        sql.push_str(" SET ");
+        for (i, (c, _)) in values.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            push_quoted(&mut sql, c.as_ref())?;
+            sql.push_str(" = ?");
+        }
+        sql.push_str(" WHERE \"id\" = ?");
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let mut params: Vec<SqlValue> = values.iter().map(|(_, v)| to_sql(v)).collect();
-        params.push(SqlValue::Text(id.to_string()));
+        let params = values
+            .iter()
+            .map(|(_, v)| value_ref(v))
+            .chain(std::iter::once(ToSqlOutput::Borrowed(ValueRef::Text(
+                id.as_bytes(),
+            ))));
         let n = stmt
             .execute(params_from_iter(params))
             .map_err(StoreError::from_sqlite)?;
@@ -631,7 +656,7 @@ impl WriteTx<'_> {
         let mut sql = Sql::default();
         sql.delete_where(table, filter)?;
         let mut stmt = self.conn().prepare_cached(&sql.text)?;
-        Ok(stmt.execute(params_from_iter(sql.params.iter().map(to_sql)))? as u64)
+        Ok(stmt.execute(params_from_iter(bound(&sql.params)))? as u64)
     }
 
     pub fn delete_all(&self, table: &str) -> Result<u64, StoreError> {

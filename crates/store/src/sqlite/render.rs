@@ -14,11 +14,21 @@ pub(crate) struct Sql {
 }
 
 pub(crate) fn quote(name: &str) -> Result<String, StoreError> {
-    if valid_identifier(name) {
-        Ok(format!("\"{name}\""))
-    } else {
-        Err(StoreError::InvalidIdentifier(name.to_string()))
+    let mut s = String::with_capacity(name.len() + 2);
+    push_quoted(&mut s, name)?;
+    Ok(s)
+}
+
+/// [`quote`] appended to `sql` in place: statement text is built once per request, and a
+/// `String` per column name added up (a tenth of a list request's allocations).
+pub(crate) fn push_quoted(sql: &mut String, name: &str) -> Result<(), StoreError> {
+    if !valid_identifier(name) {
+        return Err(StoreError::InvalidIdentifier(name.to_string()));
     }
+    sql.push('"');
+    sql.push_str(name);
+    sql.push('"');
+    Ok(())
 }
 
 /// Quotes a JSON path key list into a `$."a"."b"[0]` path string (bound as a parameter).
@@ -865,16 +875,17 @@ impl Sql {
     /// The rows `q` asks for; with `from = (rowid, offset)` the same page found by starting at
     /// that rowid (inclusive, in the query's rowid order) and skipping `offset` rows from there.
     pub fn select_from(&mut self, q: &Select, from: Option<(i64, u64)>) -> Result<(), StoreError> {
-        let table = quote(&q.table)?;
-        let cols = q
-            .columns
-            .iter()
-            .map(|(c, _)| quote(c).map(|c| format!("_r.{c}")))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.text.push_str(&format!(
-            "SELECT {} FROM {table} _r WHERE (",
-            cols.join(", ")
-        ));
+        self.text.push_str("SELECT ");
+        for (i, (c, _)) in q.columns.iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.text.push_str("_r.");
+            push_quoted(&mut self.text, c)?;
+        }
+        self.text.push_str(" FROM ");
+        push_quoted(&mut self.text, &q.table)?;
+        self.text.push_str(" _r WHERE (");
         self.cond("_r", &q.filter)?;
         self.text.push(')');
         let mut offset = q.offset;
