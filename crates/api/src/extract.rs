@@ -50,40 +50,33 @@ impl FromRequestParts<Arc<AppState>> for Ctx {
         let mut headers = Map::new();
         for (k, v) in &parts.headers {
             if let Ok(s) = v.to_str() {
-                headers.insert(
-                    k.as_str().to_lowercase().replace('-', "_"),
-                    Json::String(s.to_string()),
-                );
+                // Header names arrive lowercase already (`HeaderName`).
+                headers.insert(k.as_str().replace('-', "_"), Json::String(s.to_string()));
             }
         }
-        let query: HashMap<String, String> = parts
-            .uri
-            .query()
-            .map(serde_urlencoded_pairs)
-            .unwrap_or_default();
+        let mut query = Map::new();
+        if let Some(q) = parts.uri.query() {
+            // Last one wins, as in `serde_urlencoded_pairs`.
+            for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+                query.insert(k.into_owned(), Json::String(v.into_owned()));
+            }
+        }
         Ok(Ctx(RequestCtx {
             auth,
             method: parts.method.as_str().to_string(),
             headers,
-            query: query
-                .into_iter()
-                .map(|(k, v)| (k, Json::String(v)))
-                .collect(),
+            query,
             body: Map::new(),
             context: "default".into(),
         }))
     }
 }
 
-/// Decodes `a=1&b=2` query pairs (last one wins); undecodable queries count as empty.
+/// Decodes `a=1&b=2` query pairs (percent and `+` decoding; the last of a repeated name wins).
 pub fn serde_urlencoded_pairs(q: &str) -> HashMap<String, String> {
-    let uri: axum::http::Uri = match format!("/?{q}").parse() {
-        Ok(u) => u,
-        Err(_) => return HashMap::new(),
-    };
-    axum::extract::Query::<HashMap<String, String>>::try_from_uri(&uri)
-        .map(|q| q.0)
-        .unwrap_or_default()
+    form_urlencoded::parse(q.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// A JSON object body, or a form's text fields as one (repeated names become lists). File parts
