@@ -5,8 +5,20 @@ use rand::distributions::{Alphanumeric, DistString};
 use rand::Rng;
 
 /// `YYYY-MM-DD HH:MM:SS.sssZ`, the format every PocketBase date uses.
+/// PocketBase's time text, `2024-05-06 07:08:09.123Z` (written out directly: chrono's `format`
+/// parses its pattern on every call, and every write and request log formats a time).
 pub fn format_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 1_000_000 % 1000
+    )
 }
 
 pub fn now() -> String {
@@ -30,6 +42,10 @@ pub fn random_alnum(len: usize) -> String {
 /// Generates a value for an `autogeneratePattern` of the simple form `[charset]{n}`
 /// (the forms PocketBase's defaults use); `None` for patterns it cannot generate.
 pub fn generate_from_pattern(pattern: &str) -> Option<String> {
+    // Every record id: PocketBase's default pattern, without reading it char by char.
+    if pattern == "[a-z0-9]{15}" {
+        return Some(random_lower(15));
+    }
     let rest = pattern.strip_prefix('[')?;
     let (class, rest) = rest.split_once(']')?;
     let n: usize = rest.strip_prefix('{')?.strip_suffix('}')?.parse().ok()?;
@@ -79,5 +95,9 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(format_time(t), "2024-05-06 07:08:09.000Z");
+        let t = DateTime::parse_from_rfc3339("0999-12-31T23:59:59.987654Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(format_time(t), "0999-12-31 23:59:59.987Z");
     }
 }
