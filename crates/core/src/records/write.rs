@@ -345,9 +345,9 @@ pub(crate) async fn plan_create(
     })
 }
 
-/// Plans an update. With `precheck` (single requests) the stored record is read first, so a
-/// caller the rule refuses gets its 404 before any work, and the body is validated against it so
-/// that no file is written for an invalid record. A batch skips that: earlier requests of the
+/// Plans an update. With `precheck` (single requests with uploads) the stored record is read
+/// first, so a caller the rule refuses gets its 404 before any work, and the body is validated
+/// against it so that no file is written for an invalid record. A batch skips that: earlier requests of the
 /// same batch may create or change the record.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn plan_update(
@@ -380,7 +380,9 @@ pub(crate) async fn plan_update(
         .and_then(Json::as_str)
         .is_some_and(|s| !s.is_empty());
     let mut staged_kept = staged;
-    if precheck || new_password {
+    // Without uploads or a new password there is no work to spare: the transaction reads the
+    // record under the same rule and validates the body in the same order, with the same errors.
+    if (precheck && !staged_kept.is_empty()) || new_password {
         // Checked before the slow password work so a refused caller learns nothing and costs little.
         let current = super::view_full(backend, &c, id, rule.clone())
             .await?

@@ -175,6 +175,14 @@ async fn owner_rules() {
         Case::patch("bob cannot update it", &one, json!({"title": "stolen"}))
             .token(&bob)
             .expect(404, error(404, NOT_FOUND)),
+        // The rule is checked before the body: a refused caller learns nothing from validation.
+        Case::patch(
+            "bob's invalid update is refused as not found",
+            &one,
+            json!({"owner": "nosuchrecord000"}),
+        )
+        .token(&bob)
+        .expect(404, error(404, NOT_FOUND)),
         Case::delete("bob cannot delete it", &one)
             .token(&bob)
             .expect(404, error(404, NOT_FOUND)),
@@ -188,6 +196,17 @@ async fn owner_rules() {
         Case::get("alice's note is intact", &one)
             .token(&alice)
             .expect(200, json!({"title": "mine"})),
+        Case::patch(
+            "the same body from alice is a validation error",
+            &one,
+            json!({"owner": "nosuchrecord000"}),
+        )
+        .token(&alice)
+        .expect(
+            400,
+            json!({"message": "Failed to update record.",
+                   "data": {"owner": {"code": "validation_missing_rel_records"}}}),
+        ),
         Case::patch("alice updates it", &one, json!({"title": "still mine"}))
             .token(&alice)
             .expect(200, json!({"title": "still mine"})),
