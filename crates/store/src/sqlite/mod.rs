@@ -20,7 +20,7 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::error::StoreError;
 use crate::query::{ColumnKind, Cond, Row, Select, SortKey, Value};
 use crate::schema::SchemaChange;
-use render::{push_quoted, quote, Sql};
+use render::{push_columns, push_quoted, quote, Sql};
 
 /// Read connections in the pool: at most this many reads run at once, each on the thread that
 /// asked for it (see [`SqliteStore::read`]).
@@ -589,12 +589,7 @@ impl WriteTx<'_> {
         sql.push_str("INSERT INTO ");
         push_quoted(&mut sql, table)?;
         sql.push_str(" (");
-        for (i, (c, _)) in values.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            push_quoted(&mut sql, c.as_ref())?;
-        }
+        push_columns(&mut sql, values.iter().map(|(c, _)| c.as_ref()), "", "")?;
         sql.push_str(") VALUES (");
         for i in 0..values.len() {
             sql.push_str(if i > 0 { ", ?" } else { "?" });
@@ -620,13 +615,7 @@ impl WriteTx<'_> {
         sql.push_str("UPDATE ");
         push_quoted(&mut sql, table)?;
         sql.push_str(" SET ");
-        for (i, (c, _)) in values.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            push_quoted(&mut sql, c.as_ref())?;
-            sql.push_str(" = ?");
-        }
+        push_columns(&mut sql, values.iter().map(|(c, _)| c.as_ref()), "", " = ?")?;
         sql.push_str(" WHERE \"id\" = ?");
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let params = values

@@ -31,6 +31,24 @@ pub(crate) fn push_quoted(sql: &mut String, name: &str) -> Result<(), StoreError
     Ok(())
 }
 
+/// `{prefix}"name"{suffix}` for each name, comma-separated (column lists).
+pub(crate) fn push_columns<'a>(
+    sql: &mut String,
+    names: impl IntoIterator<Item = &'a str>,
+    prefix: &str,
+    suffix: &str,
+) -> Result<(), StoreError> {
+    for (i, name) in names.into_iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(prefix);
+        push_quoted(sql, name)?;
+        sql.push_str(suffix);
+    }
+    Ok(())
+}
+
 /// Quotes a JSON path key list into a `$."a"."b"[0]` path string (bound as a parameter).
 fn json_path(keys: &[String]) -> String {
     let mut p = String::from("$");
@@ -876,13 +894,12 @@ impl Sql {
     /// that rowid (inclusive, in the query's rowid order) and skipping `offset` rows from there.
     pub fn select_from(&mut self, q: &Select, from: Option<(i64, u64)>) -> Result<(), StoreError> {
         self.text.push_str("SELECT ");
-        for (i, (c, _)) in q.columns.iter().enumerate() {
-            if i > 0 {
-                self.text.push_str(", ");
-            }
-            self.text.push_str("_r.");
-            push_quoted(&mut self.text, c)?;
-        }
+        push_columns(
+            &mut self.text,
+            q.columns.iter().map(|(c, _)| c.as_str()),
+            "_r.",
+            "",
+        )?;
         self.text.push_str(" FROM ");
         push_quoted(&mut self.text, &q.table)?;
         self.text.push_str(" _r WHERE (");
