@@ -347,8 +347,8 @@ pub(crate) async fn plan_create(
 
 /// Plans an update. With `precheck` (single requests with uploads) the stored record is read
 /// first, so a caller the rule refuses gets its 404 before any work, and the body is validated
-/// against it so that no file is written for an invalid record. A batch skips that: earlier requests of the
-/// same batch may create or change the record.
+/// against it so that no file is written for an invalid record. A batch skips that: earlier
+/// requests of the same batch may create or change the record.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn plan_update(
     backend: &Backend,
