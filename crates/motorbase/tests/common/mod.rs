@@ -234,6 +234,24 @@ impl TestApp {
         self.client = reqwest::Client::new();
     }
 
+    /// Kills the server with SIGKILL (no chance to flush or close anything) and starts it
+    /// again on the same data folder, as after a crash.
+    pub async fn kill_and_restart(&mut self) {
+        let running = self.server.take().expect("a running server");
+        let path = self.root.path().to_path_buf();
+        let args = self.serve_args.clone();
+        let (server, base) = tokio::task::spawn_blocking(move || {
+            // Dropping a `Server` sends SIGKILL and reaps it.
+            drop(running);
+            start_server(&path, &args)
+        })
+        .await
+        .expect("restart the server");
+        self.server = Some(server);
+        self.base = base;
+        self.client = reqwest::Client::new();
+    }
+
     /// The server's data folder (`--dir`), to look at what it stored.
     pub fn data_dir(&self) -> PathBuf {
         data_dir(self.root.path())

@@ -1,5 +1,6 @@
 //! The embedded SQLite store: one writer thread with group commit, a pool of read connections.
 
+mod checkpoint;
 mod ddl;
 mod functions;
 mod render;
@@ -203,12 +204,13 @@ impl SqliteStore {
             r.authorizer(Some(view::read_only));
             readers.push(r);
         }
+        let checkpoints = checkpoint::Checkpoints::start(path, &writer)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let generation = Arc::new(AtomicU64::new(0));
         let committed = generation.clone();
         thread::Builder::new()
             .name("motorbase-writer".into())
-            .spawn(move || writer_loop(writer, rx, &committed))
+            .spawn(move || writer_loop(writer, rx, &committed, checkpoints))
             .map_err(|e| StoreError::Other(e.to_string()))?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
@@ -308,7 +310,12 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, generation: &AtomicU64) {
+fn writer_loop(
+    conn: Connection,
+    rx: mpsc::Receiver<Job>,
+    generation: &AtomicU64,
+    checkpoints: checkpoint::Checkpoints,
+) {
     let wtx = WriteTx {
         reader: Reader {
             conn: &conn,
@@ -362,6 +369,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, generation: &AtomicU64
                     .for_each(|d| d(Some(StoreError::Other(format!("commit failed: {msg}")))));
             }
         }
+        checkpoints.after_commit(&conn);
     }
 }
 
