@@ -217,6 +217,28 @@ def parse_duration_ms(v: str) -> float:
     return n / 1000 if unit == "us" else n if unit == "ms" else n * 1000 if unit == "s" else n * 60000
 
 
+def cpu_ticks(pid: int) -> int:
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def wait_idle(pids, timeout=15.0):
+    """Waits until no server uses the CPU (at most one tick in 200 ms): a server still working
+    through the requests queued by the previous run (PocketBase's p99 reaches seconds at 256
+    connections) must not share the machine with the next run."""
+    deadline = time.time() + timeout
+    before = [cpu_ticks(p) for p in pids]
+    while time.time() < deadline:
+        time.sleep(0.2)
+        now = [cpu_ticks(p) for p in pids]
+        if all(n - b <= 1 for n, b in zip(now, before)):
+            return
+        before = now
+
+
 def run_wrk(server: Server, script: Path, conns: int, seconds: int):
     peak = [rss_kb(server.pid)]
     stop = threading.Event()
@@ -309,12 +331,12 @@ def run_size(args, records: int):
                         call(pb.base, "PATCH", "/api/settings", {"logs": {"maxDays": 0}}, pb.token)
                     elif name == "pocketbase":
                         call(pb.base, "PATCH", "/api/settings", {"logs": {"maxDays": 5}}, pb.token)
+                    wait_idle([mb.pid, pb.pid])
                     r = run_wrk(server, paths[wl], c, args.seconds)
                     r.update(server=name, workload=wl, conns=c)
                     rows.append(r)
                     print(f"{wl:16} c{c:<4} {name:18} {r['rps']:10.0f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  "
                           f"rss {r['peak_rss_mb']:6.1f} MB  non2xx {r['non2xx']}", file=sys.stderr)
-                    time.sleep(0.3)
         table = render(rows, args, records)
         print(table)
         if not args.smoke:
