@@ -29,6 +29,13 @@ const RESTART_AT: i64 = 1000;
 /// milliseconds of commits instead of one.
 const PACE: Duration = Duration::from_millis(5);
 
+/// A handle on the database file of our own, to sync it after a background pass. Closing any
+/// handle on a file drops every POSIX lock the process holds on it, SQLite's included, so each
+/// holder (the background thread, the writer thread, the store) lets go of its clone only after
+/// its connections are closed: the file closes after the last of them.
+#[derive(Clone)]
+pub(super) struct DbFile(Arc<File>);
+
 struct Shared {
     /// Held for the duration of a checkpoint pass, by either thread.
     pass: Mutex<()>,
@@ -41,6 +48,7 @@ struct Shared {
 pub(super) struct Checkpoints {
     shared: Arc<Shared>,
     wake: mpsc::SyncSender<()>,
+    file: DbFile,
 }
 
 impl Checkpoints {
@@ -51,22 +59,32 @@ impl Checkpoints {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| StoreError::Other(format!("opening {}: {e}", path.display())))?;
+        let file = DbFile(Arc::new(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .map_err(|e| StoreError::Other(format!("opening {}: {e}", path.display())))?,
+        ));
         let shared = Arc::new(Shared {
             pass: Mutex::new(()),
             writer_turn: AtomicBool::new(false),
         });
         let (wake, woken) = mpsc::sync_channel::<()>(1);
-        let bg = shared.clone();
+        let (bg, bg_file) = (shared.clone(), file.clone());
         thread::Builder::new()
             .name("motorbase-checkpoint".into())
-            .spawn(move || background(&conn, &file, &bg, &woken))
+            .spawn(move || {
+                background(&conn, &bg_file.0, &bg, &woken);
+                drop(conn);
+                drop(bg_file);
+            })
             .map_err(|e| StoreError::Other(e.to_string()))?;
-        Ok(Checkpoints { shared, wake })
+        Ok(Checkpoints { shared, wake, file })
+    }
+
+    pub(super) fn db_file(&self) -> DbFile {
+        self.file.clone()
     }
 
     /// Called by the writer after each transaction, outside of any.
@@ -132,11 +150,13 @@ mod tests {
     use crate::CacheSizes;
 
     /// Thousands of writes queued at once keep the writer committing back to back, the case in
-    /// which background passes alone never let the WAL start over (its file then grew to all of
-    /// the 48 MB written): it must stay within a few restart sizes, and every row must be there.
+    /// which background passes alone never let the WAL start over (its file then grew to 136 MB
+    /// here): it must stay well under that (between two restarts it grows by what the writer
+    /// commits during one background pass: 5-15 MB seen, 39 MB with another process writing
+    /// with O_DSYNC beside it), and every row must be there.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_starts_over_under_back_to_back_commits() {
-        const ROWS: usize = 16_000;
+        const ROWS: usize = 32_000;
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("data.db"), CacheSizes::DATA).unwrap();
         store
@@ -167,7 +187,7 @@ mod tests {
         let wal = std::fs::metadata(dir.path().join("data.db-wal"))
             .unwrap()
             .len();
-        assert!(wal < 24 << 20, "the WAL file is {wal} bytes");
+        assert!(wal < 64 << 20, "the WAL file is {wal} bytes");
         let rows: i64 = store
             .read(|r| {
                 r.conn

@@ -1,4 +1,5 @@
-//! The embedded SQLite store: one writer thread with group commit, a pool of read connections.
+//! The embedded SQLite store: one writer thread with group commit, a pool of read connections,
+//! and a thread that checkpoints the WAL beside the writer (see `checkpoint`).
 
 mod checkpoint;
 mod ddl;
@@ -78,6 +79,9 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     permits: Semaphore,
     cache: ReadCache,
+    /// The checkpoint thread's handle on the database file; see [`checkpoint::DbFile`]. Last, so
+    /// that it goes after the readers.
+    _db_file: checkpoint::DbFile,
 }
 
 /// How many distinct entries each cache holds before it starts over.
@@ -205,6 +209,7 @@ impl SqliteStore {
             readers.push(r);
         }
         let checkpoints = checkpoint::Checkpoints::start(path, &writer)?;
+        let db_file = checkpoints.db_file();
         let (tx, rx) = mpsc::channel::<Job>();
         let generation = Arc::new(AtomicU64::new(0));
         let committed = generation.clone();
@@ -222,6 +227,7 @@ impl SqliteStore {
                     counts: Stamped::new(),
                     anchors: Stamped::new(),
                 },
+                _db_file: db_file,
             }),
         })
     }
@@ -371,6 +377,9 @@ fn writer_loop(
         }
         checkpoints.after_commit(&conn);
     }
+    // The connection closes before the checkpoints let go of their file handle.
+    drop(conn);
+    drop(checkpoints);
 }
 
 /// A parameter bound by reference: text is handed to SQLite as it is, not copied first.
