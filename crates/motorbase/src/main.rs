@@ -6,8 +6,8 @@ mod cli;
 /// mimalloc returns freed memory to the system promptly (each argon2 hash briefly holds 19 MiB)
 /// and allocates faster than the system allocator under many small JSON allocations. Version 2
 /// (the `v2` feature): v3 waits a second before giving freed pages back, and only does so on a
-/// later allocation, so after a burst (importing 10k records) an idle server held ~25 MB more than it used; v2
-/// about half that.
+/// later allocation, so after a burst (importing 10k records) an idle server held ~25 MB more
+/// than it used; v2 about half that.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

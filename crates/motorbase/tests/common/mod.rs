@@ -219,11 +219,22 @@ impl TestApp {
     /// Stops the server with SIGTERM (it must exit gracefully) and starts it again on the
     /// same data folder. The address changes; tokens stay valid.
     pub async fn restart(&mut self) {
+        self.restart_after(stop_gracefully).await;
+    }
+
+    /// Kills the server with SIGKILL (no chance to flush or close anything) and starts it
+    /// again on the same data folder, as after a crash.
+    pub async fn kill_and_restart(&mut self) {
+        // Dropping a `Server` sends SIGKILL and reaps it.
+        self.restart_after(drop).await;
+    }
+
+    async fn restart_after(&mut self, stop: fn(Server)) {
         let running = self.server.take().expect("a running server");
         let path = self.root.path().to_path_buf();
         let args = self.serve_args.clone();
         let (server, base) = tokio::task::spawn_blocking(move || {
-            stop_gracefully(running);
+            stop(running);
             start_server(&path, &args)
         })
         .await
@@ -231,24 +242,6 @@ impl TestApp {
         self.server = Some(server);
         self.base = base;
         // Pooled connections went to the old process.
-        self.client = reqwest::Client::new();
-    }
-
-    /// Kills the server with SIGKILL (no chance to flush or close anything) and starts it
-    /// again on the same data folder, as after a crash.
-    pub async fn kill_and_restart(&mut self) {
-        let running = self.server.take().expect("a running server");
-        let path = self.root.path().to_path_buf();
-        let args = self.serve_args.clone();
-        let (server, base) = tokio::task::spawn_blocking(move || {
-            // Dropping a `Server` sends SIGKILL and reaps it.
-            drop(running);
-            start_server(&path, &args)
-        })
-        .await
-        .expect("restart the server");
-        self.server = Some(server);
-        self.base = base;
         self.client = reqwest::Client::new();
     }
 
