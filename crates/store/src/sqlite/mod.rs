@@ -320,7 +320,7 @@ fn writer_loop(
     conn: Connection,
     rx: mpsc::Receiver<Job>,
     generation: &AtomicU64,
-    checkpoints: checkpoint::Checkpoints,
+    mut checkpoints: checkpoint::Checkpoints,
 ) {
     let wtx = WriteTx {
         reader: Reader {
