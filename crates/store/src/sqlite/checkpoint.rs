@@ -175,9 +175,9 @@ mod tests {
 
     /// Thousands of writes queued at once keep the writer committing back to back, the case in
     /// which background passes alone never let the WAL start over (its file then grew to 136 MB
-    /// here): it must stay near `WAIT_AT`, 16 MB (12-17.5 MB seen, also with another process writing
-    /// with O_DSYNC beside it; 39 MB there before the writer watched the file), and every row
-    /// must be there.
+    /// here): it must stay near `WAIT_AT`, 16 MB (12-17.5 MB seen, also with another process
+    /// writing with O_DSYNC beside it; 39 MB there before the writer watched the file), and
+    /// every row must be there.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_starts_over_under_back_to_back_commits() {
         const ROWS: usize = 32_000;
