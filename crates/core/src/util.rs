@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use rand::distributions::{Alphanumeric, DistString};
 use rand::Rng;
 
-/// `YYYY-MM-DD HH:MM:SS.sssZ`, the format every PocketBase date uses.
-/// PocketBase's time text, `2024-05-06 07:08:09.123Z` (written out directly: chrono's `format`
-/// parses its pattern on every call, and every write and request log formats a time).
+/// `YYYY-MM-DD HH:MM:SS.sssZ`, the format every PocketBase date uses (written out directly:
+/// chrono's `format` parses its pattern on every call, and every write and request log formats
+/// a time).
 pub fn format_time(t: DateTime<Utc>) -> String {
     use chrono::{Datelike, Timelike};
     format!(
