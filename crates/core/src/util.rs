@@ -4,21 +4,39 @@ use chrono::{DateTime, Utc};
 use rand::distributions::{Alphanumeric, DistString};
 use rand::Rng;
 
-/// `YYYY-MM-DD HH:MM:SS.sssZ`, the format every PocketBase date uses (written out directly:
-/// chrono's `format` parses its pattern on every call, and every write and request log formats
-/// a time).
+/// `YYYY-MM-DD HH:MM:SS.sssZ`, the format every PocketBase date uses, written digit by digit:
+/// every write and every request log formats a time, and `format!` took ~0.6 us of a health
+/// check's ~45.
 pub fn format_time(t: DateTime<Utc>) -> String {
     use chrono::{Datelike, Timelike};
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond() / 1_000_000 % 1000
-    )
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        // Outside the fixed four digits (PocketBase never writes such dates).
+        return format!(
+            "{year:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}Z",
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.nanosecond() / 1_000_000 % 1000
+        );
+    }
+    let mut b = *b"0000-00-00 00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year.unsigned_abs());
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second());
+    put(20, 3, t.nanosecond() / 1_000_000 % 1000);
+    b.iter().map(|&c| char::from(c)).collect()
 }
 
 pub fn now() -> String {
@@ -77,6 +95,7 @@ pub fn generate_from_pattern(pattern: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn patterns_generate_matching_values() {
@@ -99,5 +118,8 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(format_time(t), "0999-12-31 23:59:59.987Z");
+        let t = Utc.with_ymd_and_hms(10000, 1, 2, 3, 4, 5).unwrap()
+            + chrono::Duration::milliseconds(678);
+        assert_eq!(format_time(t), "10000-01-02 03:04:05.678Z");
     }
 }
