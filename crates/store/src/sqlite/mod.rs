@@ -383,6 +383,9 @@ fn writer_loop(
 }
 
 /// A parameter bound by reference: text is handed to SQLite as it is, not copied first.
+/// Rows per statement in [`WriteTx::insert_many`].
+const MANY_ROWS: usize = 32;
+
 fn value_ref(v: &Value) -> ToSqlOutput<'_> {
     ToSqlOutput::Borrowed(match v {
         Value::Null => ValueRef::Null,
@@ -618,6 +621,50 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Inserts many rows of the same columns, [`MANY_ROWS`] per statement: one statement per
+    /// row cost the request log ~5 us a row in the writer, mostly in running the statement
+    /// rather than in the b-trees.
+    pub fn insert_many<const N: usize>(
+        &self,
+        table: &str,
+        columns: &[&str; N],
+        rows: &[[Value; N]],
+    ) -> Result<(), StoreError> {
+        let statement = |count: usize| -> Result<String, StoreError> {
+            let mut sql = String::with_capacity(40 + 16 * N + count * (3 * N + 3));
+            sql.push_str("INSERT INTO ");
+            push_quoted(&mut sql, table)?;
+            sql.push_str(" (");
+            push_columns(&mut sql, columns.iter().copied(), "", "")?;
+            sql.push_str(") VALUES ");
+            for r in 0..count {
+                sql.push_str(if r > 0 { ", (" } else { "(" });
+                for i in 0..N {
+                    sql.push_str(if i > 0 { ", ?" } else { "?" });
+                }
+                sql.push(')');
+            }
+            Ok(sql)
+        };
+        let mut chunks = rows.chunks_exact(MANY_ROWS);
+        if chunks.len() > 0 {
+            let mut stmt = self.conn().prepare_cached(&statement(MANY_ROWS)?)?;
+            for chunk in &mut chunks {
+                stmt.execute(params_from_iter(chunk.iter().flatten().map(value_ref)))
+                    .map_err(StoreError::from_sqlite)?;
+            }
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut stmt = self.conn().prepare_cached(&statement(1)?)?;
+            for row in rest {
+                stmt.execute(params_from_iter(row.iter().map(value_ref)))
+                    .map_err(StoreError::from_sqlite)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Updates the row with `id`; returns whether it existed.
     pub fn update<C: AsRef<str>>(
         &self,
@@ -672,5 +719,49 @@ impl WriteTx<'_> {
 
     pub fn apply(&self, change: &SchemaChange) -> Result<(), StoreError> {
         ddl::apply(self.conn(), change)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SqliteStore, MANY_ROWS};
+    use crate::error::StoreError;
+    use crate::query::Value;
+    use crate::CacheSizes;
+
+    /// Whole statements of [`MANY_ROWS`] rows, then the rest one by one: every row lands once,
+    /// with its own values, whatever the count.
+    #[tokio::test]
+    async fn insert_many_writes_every_row_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("data.db"), CacheSizes::DATA).unwrap();
+        for count in [0, 1, MANY_ROWS - 1, MANY_ROWS, 2 * MANY_ROWS + 5] {
+            let table = format!("t{count}");
+            let rows: Vec<[Value; 2]> = (0..count)
+                .map(|i| [Value::Int(i as i64), Value::Text(format!("row {i}"))])
+                .collect();
+            let t = table.clone();
+            store
+                .write(move |tx| {
+                    tx.conn()
+                        .execute_batch(&format!("CREATE TABLE {t} (n INTEGER, name TEXT)"))?;
+                    tx.insert_many(&t, &["n", "name"], &rows)
+                })
+                .await
+                .unwrap();
+            let read: Vec<(i64, String)> = store
+                .read(move |r| {
+                    let mut stmt = r
+                        .conn
+                        .prepare(&format!("SELECT n, name FROM {table} ORDER BY rowid"))?;
+                    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+                    rows.collect::<Result<_, _>>().map_err(StoreError::from)
+                })
+                .await
+                .unwrap();
+            let expected: Vec<(i64, String)> =
+                (0..count).map(|i| (i as i64, format!("row {i}"))).collect();
+            assert_eq!(read, expected, "{count} rows");
+        }
     }
 }
