@@ -1,15 +1,14 @@
-//! The request guards the settings drive, run before every route: the superuser IP whitelist
+//! The request guards the settings drive, checked before every route (see `front`): the superuser IP whitelist
 //! (`superuserIPs`: a superuser's request from elsewhere is refused) and the rate limits
 //! (`rateLimits`, with PocketBase's labels: the route's `METHOD /path` and `/path`, and for
 //! collection routes `name:tag` and `*:tag` such as `users:authWithPassword`, `*:auth`,
 //! `*:create`; 429 when a rule's window is used up).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use motorbase_core::auth::rate_limit::{allow, ip_in_list, superuser_ips, Request as Limited};
 use serde_json::Value;
@@ -72,8 +71,12 @@ pub(crate) fn client_ip(settings: &Value, headers: &HeaderMap, peer: Option<Sock
     peer.map(|p| p.ip().to_string()).unwrap_or_default()
 }
 
-pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+/// The refusal of a request the guards stop, or `None` to let it through.
+pub async fn check(state: &AppState, req: &Parts) -> Option<Response> {
     let backend = &state.backend;
+    if !backend.request_settings().guarded {
+        return None;
+    }
     let settings = backend.settings();
     let limits_on = settings
         .get("rateLimits")
@@ -82,15 +85,12 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         == Some(true);
     let allowed_ips = superuser_ips(&settings);
     if !limits_on && allowed_ips.is_empty() {
-        return next.run(req).await;
+        return None;
     }
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    let ip = client_ip(&settings, req.headers(), peer);
+    let peer = req.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let ip = client_ip(&settings, &req.headers, peer);
     let caller = match req
-        .headers()
+        .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
@@ -101,13 +101,15 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         .as_ref()
         .is_some_and(|a| a.collection.is_superusers());
     if superuser && !allowed_ips.is_empty() && !ip_in_list(&allowed_ips, &ip) {
-        return ApiError::forbidden("You are not allowed to perform this request.").into_response();
+        return Some(
+            ApiError::forbidden("You are not allowed to perform this request.").into_response(),
+        );
     }
     if !limits_on {
-        return next.run(req).await;
+        return None;
     }
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
+    let method = req.method.as_str().to_string();
+    let path = req.uri.path().to_string();
     let collection = path
         .strip_prefix("/api/collections/")
         .and_then(|rest| rest.split_once('/'))
@@ -123,7 +125,9 @@ pub async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next)
         ip: &ip,
     };
     if !allow(backend, &limited) {
-        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests.").into_response();
+        return Some(
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests.").into_response(),
+        );
     }
-    next.run(req).await
+    None
 }

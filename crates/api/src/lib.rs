@@ -9,6 +9,7 @@ mod collections;
 pub mod error;
 mod extract;
 mod files;
+mod front;
 mod health;
 mod logs;
 mod realtime;
@@ -21,11 +22,9 @@ pub use serve::serve;
 
 use std::sync::Arc;
 
-use axum::http::Method;
 use axum::routing::{get, post};
 use axum::Router;
 use motorbase_core::Backend;
-use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 
 use error::ApiError;
 
@@ -35,19 +34,6 @@ pub struct AppState {
 
 pub fn router(backend: Arc<Backend>) -> Router {
     let state = Arc::new(AppState { backend });
-    // As PocketBase: any origin, the requested headers echoed back (a `*` would not cover
-    // `Authorization`, which browsers require to be named).
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_headers(AllowHeaders::mirror_request())
-        .allow_methods([
-            Method::GET,
-            Method::HEAD,
-            Method::PUT,
-            Method::PATCH,
-            Method::POST,
-            Method::DELETE,
-        ]);
     let routes = Router::new()
         .route("/api/health", get(health::health).head(health::health))
         .route(
@@ -182,16 +168,13 @@ pub fn router(backend: Arc<Backend>) -> Router {
         .fallback(|| async { ApiError::new(axum::http::StatusCode::NOT_FOUND, "File not found.") })
         .with_state(state.clone());
     // The middleware wraps the router once rather than each route (`Router::layer`): a layered
-    // route is a box around a box per layer, and that chain was cloned on every request (a
-    // quarter of the allocations of a health check).
+    // route is a box around a box per layer, and that chain was cloned on every request.
     let stack = tower::ServiceBuilder::new()
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            request_log::middleware,
+            state,
+            front::middleware,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(extract::MAX_BODY))
-        .layer(cors)
-        .layer(axum::middleware::from_fn_with_state(state, access::guard))
         .service(routes);
     Router::new().fallback_service(stack)
 }

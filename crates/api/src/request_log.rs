@@ -1,12 +1,12 @@
-//! The request-log middleware: times each request and hands one entry to the core logs
-//! (written in batches off the request path), as PocketBase logs every request by default.
+//! The request log's side of the front middleware: what to note about a request before it
+//! runs, and the entry handed to the core logs (written in batches off the request path) once
+//! it has, as PocketBase logs every request by default.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use motorbase_core::logs::RequestLog;
 
@@ -20,17 +20,23 @@ pub struct AuthSlot(pub Arc<Mutex<Option<(String, String)>>>);
 #[derive(Clone)]
 pub struct ErrorMessage(pub String);
 
-pub async fn middleware(
-    State(state): State<Arc<AppState>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let start = Instant::now();
-    let slot = AuthSlot::default();
-    req.extensions_mut().insert(slot.clone());
-    let method = req.method().to_string();
-    let url = req.uri().to_string();
-    let (user_agent, referer) = {
+/// What the log needs from a request, taken before the request is handed on.
+pub struct Started {
+    at: Instant,
+    slot: AuthSlot,
+    method: String,
+    url: String,
+    user_agent: String,
+    referer: String,
+    remote_ip: String,
+}
+
+impl Started {
+    /// Notes the request and gives it the slot the `Ctx` extractor reports the caller in.
+    pub fn note(req: &mut Request) -> Started {
+        let at = Instant::now();
+        let slot = AuthSlot::default();
+        req.extensions_mut().insert(slot.clone());
         let header = |name: &str| {
             req.headers()
                 .get(name)
@@ -38,40 +44,51 @@ pub async fn middleware(
                 .unwrap_or("")
                 .to_string()
         };
-        (header("user-agent"), header("referer"))
-    };
-    let remote_ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default();
-    let resp = next.run(req).await;
-    let (auth, auth_id) = slot
-        .0
-        .lock()
-        .ok()
-        .and_then(|g| g.clone())
-        .unwrap_or_default();
-    let error = resp
-        .extensions()
-        .get::<ErrorMessage>()
-        .map(|e| e.0.clone())
-        .unwrap_or_default();
-    let backend = &state.backend;
-    backend.logs.record(
-        &backend.settings(),
-        RequestLog {
-            method,
-            url,
-            status: resp.status().as_u16(),
-            exec_ms: start.elapsed().as_secs_f64() * 1000.0,
-            remote_ip,
-            user_agent,
-            referer,
-            auth,
-            auth_id,
-            error,
-        },
-    );
-    resp
+        Started {
+            at,
+            method: req.method().as_str().to_string(),
+            url: req.uri().to_string(),
+            user_agent: header("user-agent"),
+            referer: header("referer"),
+            remote_ip: req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_default(),
+            slot,
+        }
+    }
+
+    /// Queues the log entry of the finished request.
+    pub fn finish(self, state: &AppState, resp: &Response) {
+        let backend = &state.backend;
+        let settings = backend.request_settings().logs;
+        let (auth, auth_id) = self
+            .slot
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut g| g.take())
+            .unwrap_or_default();
+        let error = resp
+            .extensions()
+            .get::<ErrorMessage>()
+            .map(|e| e.0.clone())
+            .unwrap_or_default();
+        backend.logs.record(
+            &settings,
+            RequestLog {
+                method: self.method,
+                url: self.url,
+                status: resp.status().as_u16(),
+                exec_ms: self.at.elapsed().as_secs_f64() * 1000.0,
+                remote_ip: self.remote_ip,
+                user_agent: self.user_agent,
+                referer: self.referer,
+                auth,
+                auth_id,
+                error,
+            },
+        );
+    }
 }

@@ -76,6 +76,35 @@ async fn requests_are_logged_and_readable_by_superusers_only() {
     assert_eq!(app.get("/api/logs/stats", Some(&user)).await.0, 403);
 }
 
+/// A burst of requests lands in few writes of many rows each: every request is still there,
+/// with its headers' text as sent (quotes and backslashes included).
+#[tokio::test]
+async fn a_burst_of_requests_is_logged_in_full() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let agent = r#"Tester/1.0 (say "hi") C:\path"#;
+    let referer = "http://app.example/page?a=1&b=%22";
+    let sends = (0..100).map(|i| {
+        let req = client
+            .get(app.url(&format!("/api/health?burst={i}")))
+            .header("User-Agent", agent)
+            .header("Referer", referer);
+        tokio::spawn(async move { req.send().await.map(|r| r.status().as_u16()) })
+    });
+    for sent in futures_util::future::join_all(sends).await {
+        assert_eq!(sent.expect("task").expect("request"), 200);
+    }
+    flushed().await;
+
+    let logged = logs(&app, "data.url ~ '/api/health?burst='").await;
+    assert_eq!(logged["totalItems"], 100, "{logged}");
+    for entry in logged["items"].as_array().unwrap() {
+        assert_eq!(entry["data"]["userAgent"], agent, "{entry}");
+        assert_eq!(entry["data"]["referer"], referer, "{entry}");
+        assert_eq!(entry["data"]["status"], 200, "{entry}");
+    }
+}
+
 #[tokio::test]
 async fn zero_max_days_turns_logging_off() {
     let app = TestApp::spawn().await;
