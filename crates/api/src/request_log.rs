@@ -2,11 +2,12 @@
 //! runs, and the entry handed to the core logs (written in batches off the request path) once
 //! it has, as PocketBase logs every request by default.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request};
+use axum::http::header;
 use axum::response::Response;
 use motorbase_core::logs::RequestLog;
 
@@ -28,7 +29,7 @@ pub struct Started {
     url: String,
     user_agent: String,
     referer: String,
-    remote_ip: String,
+    remote_ip: Option<IpAddr>,
 }
 
 impl Started {
@@ -37,7 +38,7 @@ impl Started {
         let at = Instant::now();
         let slot = AuthSlot::default();
         req.extensions_mut().insert(slot.clone());
-        let header = |name: &str| {
+        let header = |name: header::HeaderName| {
             req.headers()
                 .get(name)
                 .and_then(|v| v.to_str().ok())
@@ -48,13 +49,12 @@ impl Started {
             at,
             method: req.method().as_str().to_string(),
             url: req.uri().to_string(),
-            user_agent: header("user-agent"),
-            referer: header("referer"),
+            user_agent: header(header::USER_AGENT),
+            referer: header(header::REFERER),
             remote_ip: req
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_default(),
+                .map(|c| c.0.ip()),
             slot,
         }
     }

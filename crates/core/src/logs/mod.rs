@@ -64,7 +64,8 @@ pub struct RequestLog {
     pub url: String,
     pub status: u16,
     pub exec_ms: f64,
-    pub remote_ip: String,
+    /// The connection's address (PocketBase logs the same one as remote and user IP).
+    pub remote_ip: Option<std::net::IpAddr>,
     pub user_agent: String,
     pub referer: String,
     /// The collection of the verified caller, if any.
@@ -97,6 +98,30 @@ fn push_json_str(out: &mut String, s: &str) {
     }
 }
 
+/// An address as text; IPv4 written directly (`Display` for `IpAddr` cost ~1.3k instructions).
+fn ip_text(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut s = String::with_capacity(15);
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                let mut started = false;
+                for div in [100, 10, 1] {
+                    let d = octet / div % 10;
+                    if d > 0 || started || div == 1 {
+                        s.push(char::from(b'0' + d));
+                        started = true;
+                    }
+                }
+            }
+            s
+        }
+        v6 => v6.to_string(),
+    }
+}
+
 /// A 15-character lowercase id that sorts by time: 10 base-36 digits of microseconds, then 5
 /// random ones. Under load the table grows by millions of rows; with ids in time order each
 /// flush appends at the end of the id index instead of dirtying pages all across it.
@@ -108,7 +133,8 @@ fn time_ordered_id(at: chrono::DateTime<chrono::Utc>) -> String {
         *d = DIGITS[(n % 36) as usize];
         n /= 36;
     }
-    let mut id: String = head.iter().map(|&b| b as char).collect();
+    let mut id = String::with_capacity(15);
+    id.extend(head.iter().map(|&b| char::from(b)));
     id.push_str(&random_lower(5));
     id
 }
@@ -132,18 +158,23 @@ impl Entry {
         field(&mut data, "type", "request");
         field(&mut data, "method", &log.method);
         field(&mut data, "url", &log.url);
-        // Writing to a String cannot fail; a finite f64 prints as a JSON number.
+        // In milliseconds to the nanosecond, as integers: formatting the f64 itself cost ~1k
+        // instructions. (Writing to a String cannot fail.)
+        let ns = (log.exec_ms * 1e6).round().max(0.0) as u64;
         let _ = write!(
             data,
-            ",\"status\":{},\"execTime\":{}",
-            log.status, log.exec_ms
+            ",\"status\":{},\"execTime\":{}.{:06}",
+            log.status,
+            ns / 1_000_000,
+            ns % 1_000_000
         );
         field(&mut data, "userAgent", &log.user_agent);
         field(&mut data, "referer", &log.referer);
         field(&mut data, "auth", &log.auth);
         if self.log_ip {
-            field(&mut data, "remoteIP", &log.remote_ip);
-            field(&mut data, "userIP", &log.remote_ip);
+            let ip = log.remote_ip.map(ip_text).unwrap_or_default();
+            field(&mut data, "remoteIP", &ip);
+            field(&mut data, "userIP", &ip);
         }
         if self.log_auth_id && !log.auth_id.is_empty() {
             field(&mut data, "authId", &log.auth_id);
@@ -435,7 +466,23 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Entry>) {
 
 #[cfg(test)]
 mod tests {
-    use super::time_ordered_id;
+    use super::{ip_text, time_ordered_id};
+
+    #[test]
+    fn addresses_read_as_std_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.200.3.255",
+            "192.168.100.9",
+            "::1",
+            "fe80::1",
+        ] {
+            let parsed: std::net::IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(parsed), ip);
+        }
+    }
+
     use chrono::{Duration, TimeZone, Utc};
 
     #[test]

@@ -6,11 +6,22 @@ use crate::query::{CmpOp, Cond, Leaf, Link, Operand, Path, Select, SortKey, Valu
 use crate::schema::valid_identifier;
 
 /// SQL text under construction with its positional parameters.
-#[derive(Default)]
 pub(crate) struct Sql {
     pub text: String,
     pub params: Vec<Value>,
     aliases: usize,
+}
+
+impl Default for Sql {
+    /// Room for a typical statement up front: growing the text from empty reallocated it four
+    /// times per query.
+    fn default() -> Sql {
+        Sql {
+            text: String::with_capacity(512),
+            params: Vec::with_capacity(4),
+            aliases: 0,
+        }
+    }
 }
 
 pub(crate) fn quote(name: &str) -> Result<String, StoreError> {
