@@ -1,8 +1,8 @@
-//! The request guards the settings drive, checked before every route (see `front`): the superuser IP whitelist
-//! (`superuserIPs`: a superuser's request from elsewhere is refused) and the rate limits
-//! (`rateLimits`, with PocketBase's labels: the route's `METHOD /path` and `/path`, and for
-//! collection routes `name:tag` and `*:tag` such as `users:authWithPassword`, `*:auth`,
-//! `*:create`; 429 when a rule's window is used up).
+//! The request guards the settings drive, checked before every route (by `front`): the
+//! superuser IP whitelist (`superuserIPs`: a superuser's request from elsewhere is refused) and
+//! the rate limits (`rateLimits`, with PocketBase's labels: the route's `METHOD /path` and
+//! `/path`, and for collection routes `name:tag` and `*:tag` such as `users:authWithPassword`,
+//! `*:auth`, `*:create`; 429 when a rule's window is used up).
 
 use std::net::SocketAddr;
 

@@ -86,8 +86,8 @@ struct Entry {
 }
 
 /// Appends `s` as a JSON string. Most strings of a request (URL, user agent, addresses) need
-/// no escaping, and checking for that first is several times cheaper than serde_json's
-/// escaper, which took a tenth of a health check's instructions here.
+/// no escaping and are copied whole once checked; the `data` column used to go through
+/// serde_json's serializer for a struct, ~4k instructions a request.
 fn push_json_str(out: &mut String, s: &str) {
     if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
         out.push_str(&Json::from(s).to_string());

@@ -621,9 +621,8 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// Inserts many rows of the same columns, [`MANY_ROWS`] per statement: one statement per
-    /// row cost the request log ~5 us a row in the writer, mostly in running the statement
-    /// rather than in the b-trees.
+    /// Inserts many rows of the same columns, [`MANY_ROWS`] per statement: the request log's
+    /// writer spent ~5 us a row with one statement per row, ~3.3 us this way (same machine).
     pub fn insert_many<const N: usize>(
         &self,
         table: &str,
