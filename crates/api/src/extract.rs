@@ -48,10 +48,13 @@ impl FromRequestParts<Arc<AppState>> for Ctx {
             }
         }
         let mut headers = Map::new();
-        for (k, v) in &parts.headers {
-            if let Ok(s) = v.to_str() {
-                // Header names arrive lowercase already (`HeaderName`).
-                headers.insert(k.as_str().replace('-', "_"), Json::String(s.to_string()));
+        let superuser = auth.as_ref().is_some_and(|a| a.collection.is_superusers());
+        if superuser || state.backend.schema().reads_request_headers() {
+            for (k, v) in &parts.headers {
+                if let Ok(s) = v.to_str() {
+                    // Header names arrive lowercase already (`HeaderName`).
+                    headers.insert(k.as_str().replace('-', "_"), Json::String(s.to_string()));
+                }
             }
         }
         let mut query = Map::new();

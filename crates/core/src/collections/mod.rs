@@ -33,7 +33,19 @@ pub struct Schema {
     by_id: HashMap<String, Arc<Collection>>,
     by_name: HashMap<String, String>,
     order: Vec<String>,
+    reads_request_headers: bool,
 }
+
+/// Every rule a collection has.
+const RULE_KINDS: [RuleKind; 7] = [
+    RuleKind::List,
+    RuleKind::View,
+    RuleKind::Create,
+    RuleKind::Update,
+    RuleKind::Delete,
+    RuleKind::Manage,
+    RuleKind::Auth,
+];
 
 impl Schema {
     pub fn new(collections: Vec<Collection>) -> Self {
@@ -41,9 +53,19 @@ impl Schema {
         for c in collections {
             s.by_name.insert(c.name.to_lowercase(), c.id.clone());
             s.order.push(c.id.clone());
+            s.reads_request_headers |= RULE_KINDS
+                .iter()
+                .any(|k| c.rule(*k).is_some_and(|r| r.contains("@request.headers")));
             s.by_id.insert(c.id.clone(), Arc::new(c));
         }
         s
+    }
+
+    /// Whether any collection's rule reads `@request.headers`. Only then (or for a superuser,
+    /// whose filters may read it too) does a request's context carry its headers: building that
+    /// map hashed and copied every header of every request.
+    pub fn reads_request_headers(&self) -> bool {
+        self.reads_request_headers
     }
 
     /// Finds a collection by id or (case-insensitive) name, as PocketBase's URLs allow.

@@ -33,6 +33,8 @@ impl AuthInfo {
 pub struct RequestCtx {
     pub auth: Option<AuthInfo>,
     pub method: String,
+    /// Empty unless a collection rule reads `@request.headers` or the caller is a superuser
+    /// ([`crate::collections::Schema::reads_request_headers`]).
     pub headers: Map<String, Json>,
     pub query: Map<String, Json>,
     pub body: Map<String, Json>,

@@ -429,3 +429,35 @@ async fn collection_joins_headers_and_dates_in_rules() {
         .expect("GET with a header");
     assert_eq!(resp.status().as_u16(), 200, "@request.headers.x_api_key");
 }
+
+/// A superuser's filter may read the request's headers even when no collection rule does
+/// (requests carry their headers into the rule context only in those two cases).
+#[tokio::test]
+async fn superuser_filters_read_request_headers() {
+    let app = TestApp::spawn().await;
+    app.create_collection(json!({
+        "name": "notes",
+        "type": "base",
+        "listRule": "",
+        "fields": [{"name": "title", "type": "text"}]
+    }))
+    .await;
+    app.create_record("notes", json!({"title": "a"})).await;
+    let token = app.superuser_token().await;
+    let url = app.url(&with_query(
+        "/api/collections/notes/records",
+        &[("filter", "@request.headers.x_probe = 'yes'")],
+    ));
+    for (probe, expected) in [("yes", 1), ("no", 0)] {
+        let resp = reqwest::Client::new()
+            .get(&url)
+            .header("Authorization", &token)
+            .header("X-Probe", probe)
+            .send()
+            .await
+            .expect("list");
+        assert_eq!(resp.status().as_u16(), 200, "X-Probe: {probe}");
+        let body: serde_json::Value = resp.json().await.expect("json");
+        assert_eq!(body["totalItems"], expected, "X-Probe: {probe}: {body}");
+    }
+}
