@@ -74,15 +74,8 @@ pub(crate) fn client_ip(settings: &Value, headers: &HeaderMap, peer: Option<Sock
 /// The refusal of a request the guards stop, or `None` to let it through.
 pub async fn check(state: &AppState, req: &Parts) -> Option<Response> {
     let backend = &state.backend;
-    if !backend.request_settings().guarded {
-        return None;
-    }
+    let limits_on = backend.request_settings().rate_limits;
     let settings = backend.settings();
-    let limits_on = settings
-        .get("rateLimits")
-        .and_then(|r| r.get("enabled"))
-        .and_then(Value::as_bool)
-        == Some(true);
     let allowed_ips = superuser_ips(&settings);
     if !limits_on && allowed_ips.is_empty() {
         return None;

@@ -47,7 +47,7 @@ pub async fn middleware(
         preflight(req.headers())
     } else {
         let from_origin = req.headers().contains_key(header::ORIGIN);
-        let mut resp = if state.backend.request_settings().guarded {
+        let mut resp = if state.backend.request_settings().guarded() {
             let (parts, body) = req.into_parts();
             match access::check(&state, &parts).await {
                 Some(refused) => refused,

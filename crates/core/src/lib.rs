@@ -50,21 +50,28 @@ pub struct Backend {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RequestSettings {
     pub logs: logs::LogSettings,
-    /// Rate limits are on or superusers are held to a list of addresses: requests need a check.
-    pub guarded: bool,
+    /// `rateLimits.enabled`.
+    pub rate_limits: bool,
+    /// Superusers are held to a list of addresses (`superuserIPs`).
+    pub superuser_ips: bool,
 }
 
 impl RequestSettings {
     fn from_settings(s: &Json) -> RequestSettings {
-        let limits_on = s
-            .get("rateLimits")
-            .and_then(|r| r.get("enabled"))
-            .and_then(Json::as_bool)
-            == Some(true);
         RequestSettings {
             logs: logs::LogSettings::from_settings(s),
-            guarded: limits_on || !auth::rate_limit::superuser_ips(s).is_empty(),
+            rate_limits: s
+                .get("rateLimits")
+                .and_then(|r| r.get("enabled"))
+                .and_then(Json::as_bool)
+                == Some(true),
+            superuser_ips: !auth::rate_limit::superuser_ips(s).is_empty(),
         }
+    }
+
+    /// Requests need the access guards' check.
+    pub fn guarded(&self) -> bool {
+        self.rate_limits || self.superuser_ips
     }
 }
 
