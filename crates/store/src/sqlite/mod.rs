@@ -383,6 +383,29 @@ fn writer_loop(
 }
 
 /// A parameter bound by reference: text is handed to SQLite as it is, not copied first.
+/// `INSERT INTO table (columns) VALUES (?, ...), ...` for `rows` rows of `width` values.
+fn insert_sql<'a>(
+    table: &str,
+    columns: impl IntoIterator<Item = &'a str>,
+    width: usize,
+    rows: usize,
+) -> Result<String, StoreError> {
+    let mut sql = String::with_capacity(40 + 16 * width + rows * (3 * width + 3));
+    sql.push_str("INSERT INTO ");
+    push_quoted(&mut sql, table)?;
+    sql.push_str(" (");
+    push_columns(&mut sql, columns, "", "")?;
+    sql.push_str(") VALUES ");
+    for r in 0..rows {
+        sql.push_str(if r > 0 { ", (" } else { "(" });
+        for i in 0..width {
+            sql.push_str(if i > 0 { ", ?" } else { "?" });
+        }
+        sql.push(')');
+    }
+    Ok(sql)
+}
+
 /// Rows per statement in [`WriteTx::insert_many`].
 const MANY_ROWS: usize = 32;
 
@@ -605,16 +628,8 @@ impl WriteTx<'_> {
         table: &str,
         values: &[(C, Value)],
     ) -> Result<(), StoreError> {
-        let mut sql = String::with_capacity(40 + 24 * values.len());
-        sql.push_str("INSERT INTO ");
-        push_quoted(&mut sql, table)?;
-        sql.push_str(" (");
-        push_columns(&mut sql, values.iter().map(|(c, _)| c.as_ref()), "", "")?;
-        sql.push_str(") VALUES (");
-        for i in 0..values.len() {
-            sql.push_str(if i > 0 { ", ?" } else { "?" });
-        }
-        sql.push(')');
+        let columns = values.iter().map(|(c, _)| c.as_ref());
+        let sql = insert_sql(table, columns, values.len(), 1)?;
         let mut stmt = self.conn().prepare_cached(&sql)?;
         stmt.execute(params_from_iter(values.iter().map(|(_, v)| value_ref(v))))
             .map_err(StoreError::from_sqlite)?;
@@ -629,22 +644,7 @@ impl WriteTx<'_> {
         columns: &[&str; N],
         rows: &[[Value; N]],
     ) -> Result<(), StoreError> {
-        let statement = |count: usize| -> Result<String, StoreError> {
-            let mut sql = String::with_capacity(40 + 16 * N + count * (3 * N + 3));
-            sql.push_str("INSERT INTO ");
-            push_quoted(&mut sql, table)?;
-            sql.push_str(" (");
-            push_columns(&mut sql, columns.iter().copied(), "", "")?;
-            sql.push_str(") VALUES ");
-            for r in 0..count {
-                sql.push_str(if r > 0 { ", (" } else { "(" });
-                for i in 0..N {
-                    sql.push_str(if i > 0 { ", ?" } else { "?" });
-                }
-                sql.push(')');
-            }
-            Ok(sql)
-        };
+        let statement = |count| insert_sql(table, columns.iter().copied(), N, count);
         let mut chunks = rows.chunks_exact(MANY_ROWS);
         if chunks.len() > 0 {
             let mut stmt = self.conn().prepare_cached(&statement(MANY_ROWS)?)?;
