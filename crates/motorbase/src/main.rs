@@ -1,19 +1,13 @@
 //! The `motorbase` binary: PocketBase's command line over the Motorbase server.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod cli;
-
-/// mimalloc returns freed memory to the system promptly (each argon2 hash briefly holds 19 MiB)
-/// and allocates faster than the system allocator under many small JSON allocations. Version 2
-/// (the `v2` feature): v3 waits a second before giving freed pages back, and only does so on a
-/// later allocation, so after a burst (importing 10k records) an idle server held ~25 MB more
-/// than it used; v2 about half that.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod memory;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    memory::return_freed_memory_promptly();
     // With huge pages the allocator's arenas grow resident memory 2 MiB at a time: thousands of
     // idle realtime connections then cost ~60% more memory each (measured: 32 KB vs 20 KB per
     // SSE subscriber). Small pages keep memory proportional to what is in use.
