@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use motorbase_core::records::{list, ListResult};
+use motorbase_core::records::{list, ListResult, RecordOut};
 
 use super::list_params;
 use crate::error::ApiResult;
@@ -15,7 +15,7 @@ pub async fn handler(
     Ctx(ctx): Ctx,
     Path(collection): Path<String>,
     QueryMap(q): QueryMap,
-) -> ApiResult<Json<ListResult>> {
+) -> ApiResult<Json<ListResult<RecordOut>>> {
     Ok(Json(
         list(&state.backend, &collection, list_params(&q), ctx).await?,
     ))

@@ -2,8 +2,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use motorbase_core::records::view;
-use serde_json::Value;
+use motorbase_core::records::{view, RecordOut};
 
 use crate::error::ApiResult;
 use crate::extract::{Ctx, QueryMap};
@@ -15,7 +14,7 @@ pub async fn handler(
     Ctx(ctx): Ctx,
     Path((collection, id)): Path<(String, String)>,
     QueryMap(q): QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RecordOut>> {
     let expand = q.get("expand").map(String::as_str).unwrap_or("");
     let fields = q.get("fields").map(String::as_str).unwrap_or("");
     Ok(Json(

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
 use super::expand::{expand, ExpandTree};
-use super::{record_columns, row_to_map, to_public, FieldsPicker};
+use super::{record_columns, row_to_map, to_public, FieldsPicker, RecordOut, RowRecord};
 use crate::collections::{Collection, RuleKind, Schema};
 use crate::error::{CoreError, Result};
 use crate::rules::{Compiler, Mode, RequestCtx, RuleError};
@@ -30,12 +30,12 @@ pub struct ListParams {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ListResult {
+pub struct ListResult<T = Json> {
     pub page: u64,
     pub per_page: u64,
     pub total_items: i64,
     pub total_pages: i64,
-    pub items: Vec<Json>,
+    pub items: Vec<T>,
 }
 
 fn client_error(e: RuleError) -> CoreError {
@@ -83,9 +83,9 @@ pub(crate) fn paging(params: &ListParams) -> Result<(u64, u64)> {
     Ok((page, per_page))
 }
 
-impl ListResult {
+impl<T> ListResult<T> {
     /// `total` is `None` when the count was skipped (`skipTotal`): PocketBase then says -1.
-    pub fn new(page: u64, per_page: u64, total: Option<u64>, items: Vec<Json>) -> Self {
+    pub fn new(page: u64, per_page: u64, total: Option<u64>, items: Vec<T>) -> Self {
         let (total_items, total_pages) = match total {
             Some(t) => (t as i64, t.div_ceil(per_page) as i64),
             None => (-1, -1),
@@ -173,7 +173,7 @@ pub async fn list(
     collection_name: &str,
     params: ListParams,
     ctx: RequestCtx,
-) -> Result<ListResult> {
+) -> Result<ListResult<RecordOut>> {
     let c = collection(backend, collection_name)?;
     let schema = backend.schema();
     let rule = rule_cond(&schema, &c, RuleKind::List, &ctx)?;
@@ -196,7 +196,7 @@ pub async fn list(
     let skip_total = params.skip_total;
     backend
         .store
-        .read(move |r| -> Result<ListResult> {
+        .read(move |r| -> Result<ListResult<RecordOut>> {
             let rows = r.select(&q)?;
             let total = if skip_total {
                 None
@@ -205,14 +205,20 @@ pub async fn list(
             } else {
                 Some(r.count_table(&c.name, &cond)?)
             };
-            let mut records: Vec<_> = rows.into_iter().map(|row| row_to_map(&c, row)).collect();
-            if !tree.is_empty() {
-                expand(r, &schema, &ctx, &c, &mut records, &tree)?;
-            }
-            let items = records
-                .into_iter()
-                .map(|m| finish(&c, m, &ctx, picker.as_ref()))
-                .collect();
+            let items = if tree.is_empty() && picker.is_none() {
+                let rows = rows.into_iter();
+                rows.map(|row| RecordOut::Row(RowRecord::new(&c, row, &ctx)))
+                    .collect()
+            } else {
+                let mut records: Vec<_> = rows.into_iter().map(|row| row_to_map(&c, row)).collect();
+                if !tree.is_empty() {
+                    expand(r, &schema, &ctx, &c, &mut records, &tree)?;
+                }
+                let records = records.into_iter();
+                records
+                    .map(|m| RecordOut::Map(finish(&c, m, &ctx, picker.as_ref())))
+                    .collect()
+            };
             Ok(ListResult::new(page, per_page, total, items))
         })
         .await
@@ -225,7 +231,7 @@ pub async fn view(
     expand_spec: &str,
     fields: &str,
     ctx: RequestCtx,
-) -> Result<Json> {
+) -> Result<RecordOut> {
     let c = collection(backend, collection_name)?;
     let schema = backend.schema();
     let rule = rule_cond(&schema, &c, RuleKind::View, &ctx)?;
@@ -241,20 +247,21 @@ pub async fn view(
     let picker = FieldsPicker::parse(fields);
     backend
         .store
-        .read(move |r| -> Result<Json> {
-            let mut records: Vec<_> = r
+        .read(move |r| -> Result<RecordOut> {
+            let row = r
                 .select(&q)?
                 .into_iter()
-                .map(|row| row_to_map(&c, row))
-                .collect();
-            if records.is_empty() {
-                return Err(CoreError::not_found());
+                .next()
+                .ok_or_else(CoreError::not_found)?;
+            if tree.is_empty() && picker.is_none() {
+                return Ok(RecordOut::Row(RowRecord::new(&c, row, &ctx)));
             }
+            let mut records = vec![row_to_map(&c, row)];
             if !tree.is_empty() {
                 expand(r, &schema, &ctx, &c, &mut records, &tree)?;
             }
             let rec = records.remove(0);
-            Ok(finish(&c, rec, &ctx, picker.as_ref()))
+            Ok(RecordOut::Map(finish(&c, rec, &ctx, picker.as_ref())))
         })
         .await
 }

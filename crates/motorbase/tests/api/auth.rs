@@ -418,6 +418,93 @@ async fn changing_the_password_revokes_tokens() {
     .await;
 }
 
+/// What lists and views show of auth records, plain (written straight from the row) or shaped
+/// by `fields`: never the password hash or token key, hidden fields only to superusers, the email
+/// only when visible, to its owner or to superusers.
+#[tokio::test]
+async fn lists_and_views_show_each_caller_what_it_may_see() {
+    let app = TestApp::spawn().await;
+    app.create_collection(json!({
+        "name": "members", "type": "auth", "listRule": "", "viewRule": "",
+        "fields": [{"name": "note", "type": "text", "hidden": true}]
+    }))
+    .await;
+    let member = |email: &str, visible: bool| {
+        json!({"email": email, "emailVisibility": visible, "note": "private",
+               "password": "Password123", "passwordConfirm": "Password123"})
+    };
+    let ann = app
+        .create_record("members", member("ann@example.com", false))
+        .await;
+    let bob = app
+        .create_record("members", member("bob@example.com", true))
+        .await;
+    let ann_token = app
+        .auth_with_password("members", "ann@example.com", "Password123")
+        .await;
+    let su = app.superuser_token().await;
+    // (caller, token, keys shown of ann, of bob); every other key of the schema must be absent.
+    type Caller<'a> = (&'a str, Option<&'a str>, &'a [&'a str], &'a [&'a str]);
+    let callers: [Caller; 3] = [
+        ("a guest", None, &[], &["email"]),
+        ("ann herself", Some(&ann_token), &["email"], &["email"]),
+        (
+            "a superuser",
+            Some(&su),
+            &["email", "note"],
+            &["email", "note"],
+        ),
+    ];
+    let always = [
+        "collectionId",
+        "collectionName",
+        "id",
+        "emailVisibility",
+        "verified",
+    ];
+    let never = ["password", "tokenKey"];
+    for (who, token, ann_shows, bob_shows) in callers {
+        for query in ["", "?fields=*"] {
+            let check = |record: &Value, shows: &[&str], what: &str| {
+                for key in always.iter().chain(shows) {
+                    assert!(
+                        record.get(*key).is_some(),
+                        "{who}{query}, {what}: {key} missing in {record}"
+                    );
+                }
+                for key in ["email", "note"]
+                    .iter()
+                    .filter(|k| !shows.contains(*k))
+                    .chain(&never)
+                {
+                    assert!(
+                        record.get(*key).is_none(),
+                        "{who}{query}, {what}: {key} shown in {record}"
+                    );
+                }
+            };
+            let (status, list) = app
+                .get(&format!("/api/collections/members/records{query}"), token)
+                .await;
+            assert_eq!(status, 200, "{who}{query}: {list}");
+            let items = list["items"].as_array().expect("items");
+            assert_eq!(items.len(), 2, "{who}{query}: {list}");
+            for (record, shows) in [(&ann, ann_shows), (&bob, bob_shows)] {
+                let id = &record["id"];
+                let item = items.iter().find(|i| &i["id"] == id).expect("listed");
+                check(item, shows, "list");
+                let path = format!(
+                    "/api/collections/members/records/{}{query}",
+                    id.as_str().unwrap_or("")
+                );
+                let (status, view) = app.get(&path, token).await;
+                assert_eq!(status, 200, "{who}{query}: {view}");
+                check(&view, shows, "view");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn secrets_never_leak() {
     let app = TestApp::spawn().await;
