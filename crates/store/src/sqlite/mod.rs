@@ -316,6 +316,71 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
+/// Runs queued jobs in one transaction, each in a savepoint of its own but the first: a first
+/// job that fails rolls the whole transaction back (it holds nothing else) and returns, leaving
+/// the rest for the next. A savepoint copies every page a job changes into a journal in memory
+/// first (~15k instructions a create, a quarter of the writer's work), and under light load most
+/// transactions carry a single job. Returns whether it committed.
+fn transaction(
+    conn: &Connection,
+    wtx: &WriteTx,
+    jobs: &mut std::vec::IntoIter<Job>,
+    generation: &AtomicU64,
+) -> bool {
+    if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
+        let msg = e.to_string();
+        for job in jobs {
+            job.fail(StoreError::Other(msg.clone()));
+        }
+        return false;
+    }
+    let mut delivers = Vec::with_capacity(jobs.len());
+    if let Some(first) = jobs.next() {
+        let (ok, deliver) = first.run(wtx);
+        if !ok {
+            if let Err(e) = run(conn, "ROLLBACK") {
+                tracing::error!("rollback failed: {e}");
+            }
+            deliver(None);
+            return false;
+        }
+        delivers.push(deliver);
+    }
+    for job in jobs {
+        if let Err(e) = run(conn, "SAVEPOINT job") {
+            tracing::error!("savepoint failed: {e}");
+        }
+        let (ok, deliver) = job.run(wtx);
+        let ended = if ok {
+            run(conn, "RELEASE job")
+        } else {
+            run(conn, "ROLLBACK TO job").and_then(|()| run(conn, "RELEASE job"))
+        };
+        if let Err(e) = ended {
+            tracing::error!("savepoint end failed: {e}");
+        }
+        delivers.push(deliver);
+    }
+    let committed = run(conn, "COMMIT");
+    // After the commit, never before: a count taken under the old generation may then already
+    // see the new rows, but never the other way round.
+    generation.fetch_add(1, Ordering::SeqCst);
+    match committed {
+        Ok(()) => {
+            delivers.into_iter().for_each(|d| d(None));
+            true
+        }
+        Err(e) => {
+            let _ = run(conn, "ROLLBACK");
+            let msg = e.to_string();
+            delivers
+                .into_iter()
+                .for_each(|d| d(Some(StoreError::Other(format!("commit failed: {msg}")))));
+            false
+        }
+    }
+}
+
 fn writer_loop(
     conn: Connection,
     rx: mpsc::Receiver<Job>,
@@ -338,44 +403,12 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        if let Err(e) = run(&conn, "BEGIN IMMEDIATE") {
-            let msg = e.to_string();
-            for job in jobs {
-                job.fail(StoreError::Other(msg.clone()));
-            }
-            continue;
-        }
-        let mut delivers = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            if let Err(e) = run(&conn, "SAVEPOINT job") {
-                tracing::error!("savepoint failed: {e}");
-            }
-            let (ok, deliver) = job.run(&wtx);
-            let ended = if ok {
-                run(&conn, "RELEASE job")
-            } else {
-                run(&conn, "ROLLBACK TO job").and_then(|()| run(&conn, "RELEASE job"))
-            };
-            if let Err(e) = ended {
-                tracing::error!("savepoint end failed: {e}");
-            }
-            delivers.push(deliver);
-        }
-        let committed = run(&conn, "COMMIT");
-        // After the commit, never before: a count taken under the old generation may then
-        // already see the new rows, but never the other way round.
-        generation.fetch_add(1, Ordering::SeqCst);
-        match committed {
-            Ok(()) => delivers.into_iter().for_each(|d| d(None)),
-            Err(e) => {
-                let _ = run(&conn, "ROLLBACK");
-                let msg = e.to_string();
-                delivers
-                    .into_iter()
-                    .for_each(|d| d(Some(StoreError::Other(format!("commit failed: {msg}")))));
+        let mut jobs = jobs.into_iter();
+        while jobs.len() > 0 {
+            if transaction(&conn, &wtx, &mut jobs, generation) {
+                checkpoints.after_commit(&conn);
             }
         }
-        checkpoints.after_commit(&conn);
     }
     // The connection closes before the checkpoints let go of their file handle.
     drop(conn);
@@ -762,5 +795,60 @@ mod tests {
                 (0..count).map(|i| (i as i64, format!("row {i}"))).collect();
             assert_eq!(read, expected, "{count} rows");
         }
+    }
+
+    /// A job that fails after writing leaves nothing behind and gets its own error, whether it
+    /// ran alone or first in its transaction (the transaction rolls back) or after other jobs
+    /// (back to its savepoint); the jobs around it land.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failed_writes_leave_nothing_and_spare_their_neighbours() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("data.db"), CacheSizes::DATA).unwrap();
+        store
+            .write(|tx| {
+                tx.conn()
+                    .execute_batch("CREATE TABLE t (n INTEGER)")
+                    .map_err(StoreError::from)
+            })
+            .await
+            .unwrap();
+        let job = |n: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |tx| {
+                        tx.insert("t", &[("n", Value::Int(n))])?;
+                        if n % 3 == 0 {
+                            return Err(StoreError::Other(format!("job {n} refused")));
+                        }
+                        Ok(())
+                    })
+                    .await
+            }
+        };
+        // One at a time: each job is alone in its transaction.
+        for n in 0..6 {
+            let res = job(n).await;
+            assert_eq!(res.is_err(), n % 3 == 0, "job {n}: {res:?}");
+        }
+        // All at once: the writer groups them, failures land first, in between and last.
+        let tasks: Vec<_> = (6..400).map(|n| tokio::spawn(job(n))).collect();
+        for (n, task) in (6..400).zip(tasks) {
+            match task.await.unwrap() {
+                Ok(()) => assert!(n % 3 != 0, "job {n} should have failed"),
+                Err(e) => assert_eq!(e.to_string(), format!("job {n} refused")),
+            }
+        }
+        let mut kept: Vec<i64> = store
+            .read(|r| {
+                let mut stmt = r.conn.prepare("SELECT n FROM t")?;
+                let rows = stmt.query_map([], |row| row.get(0))?;
+                rows.collect::<Result<_, _>>().map_err(StoreError::from)
+            })
+            .await
+            .unwrap();
+        kept.sort_unstable();
+        let expected: Vec<i64> = (0..400).filter(|n| n % 3 != 0).collect();
+        assert_eq!(kept, expected);
     }
 }
