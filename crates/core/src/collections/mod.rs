@@ -31,7 +31,8 @@ pub const SUPERUSERS: &str = "_superusers";
 #[derive(Debug, Default)]
 pub struct Schema {
     by_id: HashMap<String, Arc<Collection>>,
-    by_name: HashMap<String, String>,
+    /// Keyed by lower-case name.
+    by_name: HashMap<String, Arc<Collection>>,
     order: Vec<String>,
     reads_request_headers: bool,
 }
@@ -51,12 +52,13 @@ impl Schema {
     pub fn new(collections: Vec<Collection>) -> Self {
         let mut s = Schema::default();
         for c in collections {
-            s.by_name.insert(c.name.to_lowercase(), c.id.clone());
             s.order.push(c.id.clone());
             s.reads_request_headers |= RULE_KINDS
                 .iter()
                 .any(|k| c.rule(*k).is_some_and(|r| r.contains("@request.headers")));
-            s.by_id.insert(c.id.clone(), Arc::new(c));
+            let c = Arc::new(c);
+            s.by_name.insert(c.name.to_lowercase(), c.clone());
+            s.by_id.insert(c.id.clone(), c);
         }
         s
     }
@@ -70,14 +72,16 @@ impl Schema {
 
     /// Finds a collection by id or (case-insensitive) name, as PocketBase's URLs allow.
     pub fn get(&self, id_or_name: &str) -> Option<Arc<Collection>> {
-        self.by_id
-            .get(id_or_name)
-            .or_else(|| {
-                self.by_name
-                    .get(&id_or_name.to_lowercase())
-                    .and_then(|id| self.by_id.get(id))
-            })
-            .cloned()
+        if let Some(c) = self.by_id.get(id_or_name) {
+            return Some(c.clone());
+        }
+        // URLs mostly spell names in lower case already: then no lower-case copy is made.
+        let lower = |b: u8| b.is_ascii() && !b.is_ascii_uppercase();
+        if id_or_name.bytes().all(lower) {
+            self.by_name.get(id_or_name).cloned()
+        } else {
+            self.by_name.get(&id_or_name.to_lowercase()).cloned()
+        }
     }
 
     /// All collections, in creation order.

@@ -407,6 +407,20 @@ async fn crud() {
             json!({"id": id, "collectionId": created["collectionId"], "collectionName": "notes",
                    "title": "first", "n": 1}),
         ),
+        // Collection names in URLs match whatever their case; ids match exactly.
+        Case::get(
+            "by a name in capitals",
+            format!("/api/collections/NoTeS/records/{id}"),
+        )
+        .expect(200, json!({"id": id, "collectionName": "notes"})),
+        Case::get(
+            "by the collection id",
+            format!(
+                "/api/collections/{}/records/{id}",
+                created["collectionId"].as_str().unwrap()
+            ),
+        )
+        .expect(200, json!({"id": id, "collectionName": "notes"})),
         Case::patch(
             "partial update keeps the other fields",
             &one,
