@@ -2,7 +2,7 @@
 
 Usage: python3 bench/profile/seed.py DIR RECORDS BINARY
 Leaves DIR/pristine (a seeded, stopped data folder) and DIR/*.lua (bench/http_bench.py's wrk
-scripts, also read by load.py). cg.sh and ab.sh start each server on a fresh copy of pristine.
+scripts, also read by load.py). cg.sh, ab.sh and rss.sh start each server on a fresh copy of pristine.
 """
 import signal
 import shutil

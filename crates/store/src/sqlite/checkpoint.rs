@@ -170,8 +170,7 @@ mod tests {
     use std::sync::Arc;
 
     use crate::error::StoreError;
-    use crate::sqlite::SqliteStore;
-    use crate::CacheSizes;
+    use crate::sqlite::store_with;
 
     /// Thousands of writes queued at once keep the writer committing back to back, the case in
     /// which background passes alone never let the WAL start over (its file then grew to 136 MB
@@ -181,16 +180,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_starts_over_under_back_to_back_commits() {
         const ROWS: usize = 32_000;
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("data.db"), CacheSizes::DATA).unwrap();
-        store
-            .write(|tx| {
-                tx.conn()
-                    .execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
-                    .map_err(StoreError::from)
-            })
-            .await
-            .unwrap();
+        let (dir, store) = store_with("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)").await;
         let body = Arc::new("x".repeat(3000));
         let mut jobs = tokio::task::JoinSet::new();
         for _ in 0..ROWS {

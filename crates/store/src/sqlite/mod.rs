@@ -758,9 +758,21 @@ impl WriteTx<'_> {
     }
 }
 
+/// A store in a temporary folder (kept while the returned guard lives) with `ddl` applied.
+#[cfg(test)]
+pub(crate) async fn store_with(ddl: &'static str) -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("data.db"), CacheSizes::DATA).unwrap();
+    store
+        .write(|tx| tx.conn().execute_batch(ddl).map_err(StoreError::from))
+        .await
+        .unwrap();
+    (dir, store)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{SqliteStore, MANY_ROWS};
+    use super::{store_with, SqliteStore, MANY_ROWS};
     use crate::error::StoreError;
     use crate::query::Value;
     use crate::CacheSizes;
@@ -806,16 +818,7 @@ mod tests {
     /// (back to its savepoint); the jobs around it land.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn failed_writes_leave_nothing_and_spare_their_neighbours() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("data.db"), CacheSizes::DATA).unwrap();
-        store
-            .write(|tx| {
-                tx.conn()
-                    .execute_batch("CREATE TABLE t (n INTEGER)")
-                    .map_err(StoreError::from)
-            })
-            .await
-            .unwrap();
+        let (_dir, store) = store_with("CREATE TABLE t (n INTEGER)").await;
         let job = |n: i64| {
             let store = store.clone();
             async move {
