@@ -419,7 +419,6 @@ fn writer_loop(
     drop(checkpoints);
 }
 
-/// A parameter bound by reference: text is handed to SQLite as it is, not copied first.
 /// `INSERT INTO table (columns) VALUES (?, ...), ...` for `rows` rows of `width` values.
 fn insert_sql<'a>(
     table: &str,
@@ -446,6 +445,7 @@ fn insert_sql<'a>(
 /// Rows per statement in [`WriteTx::insert_many`].
 const MANY_ROWS: usize = 32;
 
+/// A parameter bound by reference: text is handed to SQLite as it is, not copied first.
 fn value_ref(v: &Value) -> ToSqlOutput<'_> {
     ToSqlOutput::Borrowed(match v {
         Value::Null => ValueRef::Null,
