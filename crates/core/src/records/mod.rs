@@ -59,13 +59,7 @@ pub fn to_public(
             full.remove(&f.name);
         }
     }
-    let email = email_public(
-        c,
-        ctx,
-        full.get("emailVisibility").and_then(Json::as_bool),
-        full.get("id").and_then(Json::as_str),
-    );
-    if !email {
+    if !email_public(c, ctx, |key| full.get(key)) {
         full.remove("email");
     }
     full
@@ -79,12 +73,21 @@ fn field_public(c: &Collection, f: &Field, superuser: bool) -> bool {
         || (f.hidden && !superuser))
 }
 
-/// Whether the caller may see the `email` of a record of `c` with this `emailVisibility` and
-/// `id`: always outside auth collections and for superusers, else when public or its own.
-fn email_public(c: &Collection, ctx: &RequestCtx, visible: Option<bool>, id: Option<&str>) -> bool {
-    if !c.is_auth() || ctx.is_superuser() || visible == Some(true) {
+/// Whether the caller may see the `email` of a record of `c` whose values `value` gives by
+/// name: always outside auth collections and for superusers (no value is looked up then), else
+/// when `emailVisibility` is on or the record is the caller's own.
+fn email_public<'a>(
+    c: &Collection,
+    ctx: &RequestCtx,
+    value: impl Fn(&str) -> Option<&'a Json>,
+) -> bool {
+    if !c.is_auth() || ctx.is_superuser() {
         return true;
     }
+    if value("emailVisibility").and_then(Json::as_bool) == Some(true) {
+        return true;
+    }
+    let id = value("id").and_then(Json::as_str);
     ctx.auth
         .as_ref()
         .is_some_and(|a| a.collection.id == c.id && Some(a.id()) == id)
@@ -104,12 +107,12 @@ pub struct RowRecord {
 
 impl RowRecord {
     pub(crate) fn new(c: &Arc<Collection>, row: Row, ctx: &RequestCtx) -> Self {
-        let visible = c
-            .columns()
-            .zip(row.iter().skip(1))
-            .find(|(f, _)| f.name == "emailVisibility")
-            .and_then(|(_, v)| v.as_bool());
-        let email = email_public(c, ctx, visible, row.first().and_then(Json::as_str));
+        let names = || std::iter::once("id").chain(c.columns().map(|f| f.name.as_str()));
+        let email = email_public(c, ctx, |key| {
+            names()
+                .zip(&row)
+                .find_map(|(name, v)| (name == key).then_some(v))
+        });
         RowRecord {
             c: c.clone(),
             superuser: ctx.is_superuser(),
