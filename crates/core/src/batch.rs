@@ -128,7 +128,7 @@ pub async fn run(
             }
         }
     }
-    let applied = records::run_planned(backend, plans, move |tx, schema, plans| {
+    let applied = records::run_planned(backend, plans, true, move |tx, schema, plans| {
         let mut out: Vec<Applied> = Vec::with_capacity(plans.len());
         for (index, p) in plans.into_iter().enumerate() {
             if Instant::now() > deadline {

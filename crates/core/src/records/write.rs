@@ -262,6 +262,18 @@ impl UpdatePlan {
 }
 
 impl Plan {
+    /// Whether the write can only fail after its first change when the store does, and so may
+    /// run without a savepoint: a create checked against no rule (its rule is checked against
+    /// the stored row, after the insert), and an update (checked before it writes). A delete may
+    /// refuse a required relation half-way down a cascade.
+    pub(crate) fn unguarded(&self) -> bool {
+        match self {
+            Plan::Create(p) => matches!(p.rule, Cond::True),
+            Plan::Update(_) => true,
+            Plan::Upsert(_) | Plan::Delete(_) => false,
+        }
+    }
+
     /// The uploads this write may store, with their keys (written before the transaction).
     pub(crate) fn uploads(&self) -> Vec<(String, bytes::Bytes)> {
         match self {
@@ -655,11 +667,13 @@ fn has_files(c: &Collection) -> bool {
 }
 
 /// Runs planned writes as one writer job: uploads are stored first, the database work runs in
-/// one savepoint, then events are published and files nobody references are deleted. On
-/// failure the uploads are removed again, so a refused write leaves no file behind.
+/// one savepoint (unless `guarded` is false, see [`Plan::unguarded`]), then events are
+/// published and files nobody references are deleted. On failure the uploads are removed
+/// again, so a refused write leaves no file behind.
 pub(crate) async fn run_planned<E, F>(
     backend: &Backend,
     plans: Vec<Plan>,
+    guarded: bool,
     job: F,
 ) -> Result<Vec<Applied>, E>
 where
@@ -680,7 +694,12 @@ where
         (Some(store), written)
     };
     let schema = backend.schema();
-    let mut result = backend.store.write(move |tx| job(tx, &schema, plans)).await;
+    let run = move |tx: &WriteTx| job(tx, &schema, plans);
+    let mut result = if guarded {
+        backend.store.write(run).await
+    } else {
+        backend.store.write_unguarded(run).await
+    };
     let applied = match &mut result {
         Ok(applied) => applied,
         Err(_) => {
@@ -721,7 +740,8 @@ where
 
 /// Runs one planned write as its own writer job.
 async fn run_one(backend: &Backend, plan: Plan) -> Result<Option<Json>> {
-    let mut applied = run_planned(backend, vec![plan], |tx, schema, plans| {
+    let guarded = !plan.unguarded();
+    let mut applied = run_planned(backend, vec![plan], guarded, |tx, schema, plans| {
         plans
             .into_iter()
             .map(|p| p.apply(tx, schema))
