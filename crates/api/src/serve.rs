@@ -11,7 +11,6 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
-use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -25,8 +24,9 @@ use tower::ServiceExt;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves `app` until `shutdown` resolves, then lets in-flight requests finish.
-pub async fn serve<F>(listener: TcpListener, app: Router, shutdown: F)
+pub async fn serve<A, F>(listener: TcpListener, app: A, shutdown: F)
 where
+    A: crate::App,
     F: Future<Output = ()> + Send + 'static,
 {
     // `stop` closes when shutdown begins; every connection task holds a `done` receiver.

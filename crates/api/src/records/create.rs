@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::Json;
 use motorbase_core::records::create_with_files;
 use serde_json::Value;
 
 use super::write_options;
 use crate::error::ApiResult;
 use crate::extract::{Ctx, QueryMap, RecordBody};
+use crate::json::{JsonOut, RECORD_BYTES};
 use crate::AppState;
 
 /// `POST /api/collections/{c}/records` (JSON or multipart form) under the createRule.
@@ -17,8 +17,8 @@ pub async fn handler(
     Path(collection): Path<String>,
     QueryMap(q): QueryMap,
     RecordBody { fields, files }: RecordBody,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(
+) -> ApiResult<JsonOut<Value>> {
+    Ok(JsonOut(
         create_with_files(
             &state.backend,
             &collection,
@@ -28,5 +28,6 @@ pub async fn handler(
             ctx,
         )
         .await?,
+        RECORD_BYTES,
     ))
 }

@@ -1,12 +1,12 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::Json;
 use motorbase_core::records::{list, ListResult, RecordOut};
 
 use super::list_params;
 use crate::error::ApiResult;
 use crate::extract::{Ctx, QueryMap};
+use crate::json::{JsonOut, RECORD_BYTES};
 use crate::AppState;
 
 /// `GET /api/collections/{c}/records`: paged, filtered, sorted, expanded under the listRule.
@@ -15,8 +15,8 @@ pub async fn handler(
     Ctx(ctx): Ctx,
     Path(collection): Path<String>,
     QueryMap(q): QueryMap,
-) -> ApiResult<Json<ListResult<RecordOut>>> {
-    Ok(Json(
-        list(&state.backend, &collection, list_params(&q), ctx).await?,
-    ))
+) -> ApiResult<JsonOut<ListResult<RecordOut>>> {
+    let page = list(&state.backend, &collection, list_params(&q), ctx).await?;
+    let capacity = 128 + page.items.len() * RECORD_BYTES;
+    Ok(JsonOut(page, capacity))
 }

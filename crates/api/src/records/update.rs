@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::Json;
 use motorbase_core::records::update_with_files;
 use serde_json::Value;
 
 use super::write_options;
 use crate::error::ApiResult;
 use crate::extract::{Ctx, QueryMap, RecordBody};
+use crate::json::{JsonOut, RECORD_BYTES};
 use crate::AppState;
 
 /// `PATCH /api/collections/{c}/records/{id}` under the updateRule.
@@ -17,8 +17,8 @@ pub async fn handler(
     Path((collection, id)): Path<(String, String)>,
     QueryMap(q): QueryMap,
     RecordBody { fields, files }: RecordBody,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(
+) -> ApiResult<JsonOut<Value>> {
+    Ok(JsonOut(
         update_with_files(
             &state.backend,
             &collection,
@@ -29,5 +29,6 @@ pub async fn handler(
             ctx,
         )
         .await?,
+        RECORD_BYTES,
     ))
 }

@@ -1,11 +1,11 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::Json;
 use motorbase_core::records::{view, RecordOut};
 
 use crate::error::ApiResult;
 use crate::extract::{Ctx, QueryMap};
+use crate::json::{JsonOut, RECORD_BYTES};
 use crate::AppState;
 
 /// `GET /api/collections/{c}/records/{id}` under the viewRule.
@@ -14,10 +14,9 @@ pub async fn handler(
     Ctx(ctx): Ctx,
     Path((collection, id)): Path<(String, String)>,
     QueryMap(q): QueryMap,
-) -> ApiResult<Json<RecordOut>> {
+) -> ApiResult<JsonOut<RecordOut>> {
     let expand = q.get("expand").map(String::as_str).unwrap_or("");
     let fields = q.get("fields").map(String::as_str).unwrap_or("");
-    Ok(Json(
-        view(&state.backend, &collection, &id, expand, fields, ctx).await?,
-    ))
+    let record = view(&state.backend, &collection, &id, expand, fields, ctx).await?;
+    Ok(JsonOut(record, RECORD_BYTES))
 }
