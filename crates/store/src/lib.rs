@@ -10,7 +10,7 @@ pub mod sqlite;
 pub use error::StoreError;
 pub use query::*;
 pub use schema::*;
-pub use sqlite::{CacheSizes, Reader, SqliteStore, ViewColumn, WriteTx, READ_CONNECTIONS};
+pub use sqlite::{stored, CacheSizes, Reader, SqliteStore, ViewColumn, WriteTx, READ_CONNECTIONS};
 
 /// The store core and api use. Today the embedded SQLite one; a PostgreSQL implementation
 /// joins behind this name (with the same `read`/`write` closures over [`Reader`] and

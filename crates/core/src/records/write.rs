@@ -83,6 +83,20 @@ fn select_one(
         .map(|row| row_to_map(c, row)))
 }
 
+/// The record as reading the row just inserted would give it, from the values written; `None`
+/// when a value's stored form is not known without reading it back.
+fn as_stored(c: &Collection, row: &[(String, Value)]) -> Option<Map<String, Json>> {
+    let columns = std::iter::once(("id", motorbase_store::ColumnKind::Text))
+        .chain(c.columns().map(|f| (f.name.as_str(), f.column_kind())));
+    let mut values = Vec::with_capacity(row.len());
+    for (name, kind) in columns {
+        // The first of a repeated column is the one SQLite stores.
+        let (_, v) = row.iter().find(|(n, _)| n == name)?;
+        values.push(motorbase_store::stored(v, kind)?);
+    }
+    Some(row_to_map(c, values))
+}
+
 fn validation(message: &str, data: FieldErrors) -> CoreError {
     CoreError::validation(message, data)
 }
@@ -538,8 +552,16 @@ fn apply_create(tx: &WriteTx, schema: &Schema, p: CreatePlan) -> Result<Applied>
         .collect();
     tx.insert(&c.name, &row)
         .map_err(|e| unique_error("Failed to create record.", e))?;
-    let Some(full) = select_one(tx, &c, &id, rule)? else {
-        return Err(CoreError::BadRequest("Failed to create record.".into()));
+    // A create rule is checked against the stored row; without one, the row just written tells
+    // what is stored unless the store cannot (see `motorbase_store::stored`).
+    let known = match rule {
+        Cond::True => as_stored(&c, &row),
+        _ => None,
+    };
+    let full = match known {
+        Some(full) => full,
+        None => select_one(tx, &c, &id, rule)?
+            .ok_or_else(|| CoreError::BadRequest("Failed to create record.".into()))?,
     };
     let written = Written {
         c: &c,

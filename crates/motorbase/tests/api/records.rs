@@ -189,7 +189,12 @@ async fn a_write_answers_what_a_read_then_gives() {
             {"name": "flag", "type": "bool"},
             {"name": "when", "type": "date"},
             {"name": "meta", "type": "json"},
-            {"name": "secret", "type": "text", "hidden": true}
+            {"name": "secret", "type": "text", "hidden": true},
+            {"name": "choices", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
+            {"name": "point", "type": "geoPoint"},
+            {"name": "mail", "type": "email"},
+            {"name": "created", "type": "autodate", "onCreate": true},
+            {"name": "updated", "type": "autodate", "onCreate": true, "onUpdate": true}
         ]),
     ))
     .await;
@@ -202,6 +207,11 @@ async fn a_write_answers_what_a_read_then_gives() {
         json!({"n": -0.5, "meta": [1.5, 2.0, -0.0]}),
         json!({"n": "7", "flag": "true", "meta": "text", "when": "2024-05-06T07:08:09Z"}),
         json!({"meta": null, "title": "tab\there \"quoted\" é"}),
+        json!({"n": 0.30000000000000004, "meta": 1e300, "choices": ["c", "a"]}),
+        json!({"n": -9007199254740993i64, "meta": -5, "point": {"lon": 1.5, "lat": -2.0}}),
+        json!({"n": 1e-7, "meta": "007", "mail": "a@b.co", "title": "42"}),
+        json!({"n": 123456789.125, "meta": true, "flag": 0}),
+        json!({"meta": " 12", "title": "0.5"}),
         json!({}),
     ];
     for (i, body) in bodies.iter().enumerate() {
