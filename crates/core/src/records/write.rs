@@ -97,6 +97,20 @@ fn as_stored(c: &Collection, row: &[(String, Value)]) -> Option<Map<String, Json
     Some(row_to_map(c, values))
 }
 
+/// The record as reading it back after an update would give it: the stored record read before
+/// with the written columns as stored; `None` as for [`as_stored`].
+fn as_updated(
+    c: &Collection,
+    mut record: Map<String, Json>,
+    written: &[(String, Value)],
+) -> Option<Map<String, Json>> {
+    for (name, v) in written {
+        let f = c.columns().find(|f| &f.name == name)?;
+        record.insert(name.clone(), motorbase_store::stored(v, f.column_kind())?);
+    }
+    Some(record)
+}
+
 fn validation(message: &str, data: FieldErrors) -> CoreError {
     CoreError::validation(message, data)
 }
@@ -640,7 +654,10 @@ fn apply_update(tx: &WriteTx, schema: &Schema, p: UpdatePlan) -> Result<Applied>
     let values = changed_values(&c, &draft, hashed.as_deref(), false);
     tx.update(&c.name, &id, &values)
         .map_err(|e| unique_error("Failed to update record.", e))?;
-    let full = select_one(tx, &c, &id, Cond::True)?.ok_or_else(CoreError::not_found)?;
+    let full = match as_updated(&c, existing, &values) {
+        Some(full) => full,
+        None => select_one(tx, &c, &id, Cond::True)?.ok_or_else(CoreError::not_found)?,
+    };
     let cleanup = Cleanup {
         files: draft
             .removed_files
