@@ -224,6 +224,8 @@ pub(crate) struct CreatePlan {
     ctx: RequestCtx,
     opts: WriteOptions,
     staged: Vec<StagedFile>,
+    /// Whether anyone listens for realtime events (see [`Written::announce`]).
+    announce: bool,
 }
 
 /// An update whose validation waits for the stored record, read inside the transaction.
@@ -238,6 +240,7 @@ pub(crate) struct UpdatePlan {
     ctx: RequestCtx,
     opts: WriteOptions,
     staged: Vec<StagedFile>,
+    announce: bool,
 }
 
 pub(crate) struct DeletePlan {
@@ -382,6 +385,7 @@ pub(crate) async fn plan_create(
         ctx,
         opts,
         staged,
+        announce: backend.broker.client_count() > 0,
     })
 }
 
@@ -479,6 +483,7 @@ pub(crate) async fn plan_update(
         ctx,
         opts,
         staged: staged_kept,
+        announce: backend.broker.client_count() > 0,
     })
 }
 
@@ -556,6 +561,7 @@ fn apply_create(tx: &WriteTx, schema: &Schema, p: CreatePlan) -> Result<Applied>
         rule,
         ctx,
         opts,
+        announce,
         ..
     } = p;
     let values = changed_values(&c, &draft, hashed.as_deref(), true);
@@ -583,6 +589,7 @@ fn apply_create(tx: &WriteTx, schema: &Schema, p: CreatePlan) -> Result<Applied>
         action: Action::Create,
         ctx: &ctx,
         opts: &opts,
+        announce,
     };
     written.applied(tx, schema, full, &draft.new_files, Cleanup::default())
 }
@@ -594,6 +601,10 @@ struct Written<'a> {
     action: Action,
     ctx: &'a RequestCtx,
     opts: &'a WriteOptions,
+    /// Whether a realtime client was connected when the write was planned: without one the
+    /// event (a copy of the whole record) is not built. A client connecting meanwhile misses a
+    /// write that began before it, as it would had the write committed a moment earlier.
+    announce: bool,
 }
 
 impl Written<'_> {
@@ -606,15 +617,19 @@ impl Written<'_> {
         new_files: &[String],
         cleanup: Cleanup,
     ) -> Result<Applied> {
-        let event = ChangeEvent {
-            collection: self.c.clone(),
-            action: self.action,
-            record: full.clone(),
+        let events = if self.announce {
+            vec![ChangeEvent {
+                collection: self.c.clone(),
+                action: self.action,
+                record: full.clone(),
+            }]
+        } else {
+            vec![]
         };
         let (expand, fields) = (&self.opts.expand, &self.opts.fields);
         Ok(Applied {
             output: Some(output(tx, schema, self.ctx, self.c, full, expand, fields)?),
-            events: vec![event],
+            events,
             kept_files: new_files
                 .iter()
                 .map(|n| files::file_key(&self.c.id, self.id, n))
@@ -635,6 +650,7 @@ fn apply_update(tx: &WriteTx, schema: &Schema, p: UpdatePlan) -> Result<Applied>
         ctx,
         opts,
         staged,
+        announce,
     } = p;
     let existing = select_one(tx, &c, &id, rule)?.ok_or_else(CoreError::not_found)?;
     let manager = match manage_rule {
@@ -672,6 +688,7 @@ fn apply_update(tx: &WriteTx, schema: &Schema, p: UpdatePlan) -> Result<Applied>
         action: Action::Update,
         ctx: &ctx,
         opts: &opts,
+        announce,
     };
     written.applied(tx, schema, full, &draft.new_files, cleanup)
 }
