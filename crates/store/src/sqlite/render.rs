@@ -511,6 +511,11 @@ impl Sql {
     /// per path), true when some combination of joined rows makes them true; a comparison
     /// without `?` on a multi-valued operand must also hold for every one of its items.
     pub fn cond(&mut self, root: &str, c: &Cond) -> Result<(), StoreError> {
+        // Most conditions (a view by id, a rule on the record's own fields) reach no other
+        // table: what follows would sort their parts into four lists to find that out.
+        if !needs_joins(c) {
+            return self.expr(c, &mut Joins::new(root, false));
+        }
         let items: Vec<&Cond> = match c {
             Cond::And(items) => items.iter().collect(),
             other => vec![other],
@@ -682,7 +687,8 @@ impl Sql {
                     self.text.push('0');
                     return Ok(());
                 }
-                self.text.push_str(&format!("{}.\"id\" IN (", joins.root));
+                self.text.push_str(&joins.root);
+                self.text.push_str(".\"id\" IN (");
                 for (i, id) in ids.iter().enumerate() {
                     if i > 0 {
                         self.text.push_str(", ");
