@@ -48,7 +48,11 @@ impl Started {
         Started {
             at,
             method: req.method().as_str().to_string(),
-            url: req.uri().to_string(),
+            // The path and query as sent (no formatting machinery for the usual origin form).
+            url: match req.uri().path_and_query() {
+                Some(p) if req.uri().authority().is_none() => p.as_str().to_string(),
+                _ => req.uri().to_string(),
+            },
             user_agent: header(header::USER_AGENT),
             referer: header(header::REFERER),
             remote_ip: req
