@@ -1001,6 +1001,12 @@ mod tests {
             "{broken",
             "12abc",
             "é",
+            "Infinity",
+            "inf",
+            "NaN",
+            "\u{b}7",
+            "\u{a0}7",
+            "\n-2",
         ] {
             values.push(Value::Text(t.into()));
         }
