@@ -28,6 +28,13 @@ impl ApiError {
             "Something went wrong while processing your request.",
         )
     }
+    /// A failure of ours, worded as PocketBase words it (the cause goes to the log, not out).
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong while processing your request.",
+        )
+    }
     pub fn not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
@@ -70,10 +77,7 @@ impl From<CoreError> for ApiError {
             }
             CoreError::Internal(err) => {
                 tracing::error!(error = %err, "internal error");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong while processing your request.",
-                )
+                ApiError::internal()
             }
         }
     }

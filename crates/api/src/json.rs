@@ -2,7 +2,7 @@
 //! bytes and doubles as it goes, so a record was copied twice on the way out and a page of
 //! twenty six times.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -28,11 +28,7 @@ impl<T: Serialize> IntoResponse for JsonOut<T> {
                 .into_response(),
             Err(e) => {
                 tracing::error!(error = %e, "response not serializable");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong while processing your request.",
-                )
-                .into_response()
+                ApiError::internal().into_response()
             }
         }
     }
