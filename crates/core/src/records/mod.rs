@@ -29,9 +29,15 @@ pub(crate) use write::{record_values, truncate};
 
 /// The stored columns of a collection's table, `id` first.
 pub fn record_columns(c: &Collection) -> Vec<(String, ColumnKind)> {
-    let mut cols = vec![("id".to_string(), ColumnKind::Text)];
-    cols.extend(c.columns().map(|f| (f.name.clone(), f.column_kind())));
-    cols
+    stored_columns(c)
+        .map(|(name, kind)| (name.to_string(), kind))
+        .collect()
+}
+
+/// [`record_columns`] without copying the names.
+pub(crate) fn stored_columns(c: &Collection) -> impl Iterator<Item = (&str, ColumnKind)> {
+    std::iter::once(("id", ColumnKind::Text))
+        .chain(c.columns().map(|f| (f.name.as_str(), f.column_kind())))
 }
 
 /// A row (in [`record_columns`] order) as a full record, hidden fields included.

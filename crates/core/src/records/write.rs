@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::query::{output, rule_cond};
 use super::validate::{prepare, Draft, Input};
-use super::{record_columns, row_to_map};
+use super::{record_columns, row_to_map, stored_columns};
 use crate::auth::password;
 use crate::collections::{Collection, CollectionType, Field, FieldType, RuleKind, Schema};
 use crate::error::{CoreError, ErrorData, FieldError, FieldErrors, Result};
@@ -86,10 +86,8 @@ fn select_one(
 /// The record as reading the row just inserted would give it, from the values written; `None`
 /// when a value's stored form is not known without reading it back.
 fn as_stored(c: &Collection, row: &[(String, Value)]) -> Option<Map<String, Json>> {
-    let columns = std::iter::once(("id", motorbase_store::ColumnKind::Text))
-        .chain(c.columns().map(|f| (f.name.as_str(), f.column_kind())));
     let mut values = Vec::with_capacity(row.len());
-    for (name, kind) in columns {
+    for (name, kind) in stored_columns(c) {
         // The first of a repeated column is the one SQLite stores.
         let (_, v) = row.iter().find(|(n, _)| n == name)?;
         values.push(motorbase_store::stored(v, kind)?);
