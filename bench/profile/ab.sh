@@ -6,12 +6,10 @@
 # Usage: bench/profile/ab.sh DIR BINARY WORKLOAD CONNS SECONDS [VAR=value...]
 #   (DIR from seed.py; the VAR=value pairs go into the server's environment)
 set -euo pipefail
+. "$(dirname "$0")/server.sh"
 D=$1; B=$2; W=$3; C=$4; S=$5; shift 5
 PORT=18093
-rm -rf "$D/ab" && cp -a "$D/pristine" "$D/ab"
-env "$@" RUST_LOG=warn "$B" serve --http 127.0.0.1:$PORT --dir "$D/ab" > "$D/ab.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/api/health >/dev/null && break; sleep 0.05; done
+start_server "$D" "$B" ab $PORT "$@"
 (while kill -0 $pid 2>/dev/null; do awk '/VmRSS/{print $2}' /proc/$pid/status 2>/dev/null; sleep 0.1; done) > "$D/rss.txt" &
 sampler=$!
 ticks() { awk -v f="$1" '{print (f == "all") ? $14 + $15 : $15}' /proc/$pid/stat; }

@@ -6,13 +6,11 @@
 # ones; [heap] is glibc's main arena).
 # Usage: bench/profile/rss.sh DIR BINARY [WORKLOAD...]   (DIR from seed.py)
 set -euo pipefail
+. "$(dirname "$0")/server.sh"
 D=$1; B=$2; shift 2
 workloads=${*:-health view list list_skiptotal filter_sort filter_relation expand create update batch10}
 PORT=18094
-rm -rf "$D/rss" && cp -a "$D/pristine" "$D/rss"
-RUST_LOG=warn "$B" serve --http 127.0.0.1:$PORT --dir "$D/rss" > "$D/rss.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/api/health >/dev/null && break; sleep 0.05; done
+start_server "$D" "$B" rss $PORT
 status() { awk '/^(VmRSS|RssAnon|RssFile)/{printf "%s %d ", $1, $2 / 1024}' /proc/$pid/status; }
 echo "start $(status)"
 for w in $workloads; do

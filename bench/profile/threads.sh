@@ -5,12 +5,10 @@
 # and total CPU by 10% between runs (it showed the checkpoint thread's ~8 us a create).
 # Usage: bench/profile/threads.sh DIR BINARY WORKLOAD CONNS SECONDS [VAR=value...]
 set -euo pipefail
+. "$(dirname "$0")/server.sh"
 D=$1; B=$2; W=$3; C=$4; S=$5; shift 5
 PORT=18096
-rm -rf "$D/thr" && cp -a "$D/pristine" "$D/thr"
-env "$@" RUST_LOG=warn "$B" serve --http 127.0.0.1:$PORT --dir "$D/thr" > "$D/thr.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/api/health >/dev/null && break; sleep 0.05; done
+start_server "$D" "$B" thr $PORT "$@"
 snap() {
   for t in /proc/$pid/task/*; do echo "$(tr ' ' _ < "$t/comm") $(awk '{print $14 + $15}' "$t/stat")"; done |
     awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort
